@@ -1,0 +1,1 @@
+"""Benchmarks of Tsunagi (not tests): run with `python -m bench.<name>`; see bench/README.md."""

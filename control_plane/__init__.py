@@ -1,0 +1,1 @@
+"""The Tsunagi control plane and its CLI, meshctl."""

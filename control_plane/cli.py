@@ -1,0 +1,31 @@
+"""meshctl: the operators' CLI. A thin client; all validation runs on the server.
+
+Errors go to stderr as `error: …` with exit 1; usage errors exit 2 (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from certs import cli as ca_cli
+from control_plane import devup
+from mesh import logs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meshctl", description="Operate a Tsunagi mesh.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    ca_cli.add_commands(commands)
+    devup.add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure(console=True, level="warning")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sample agency systems for the demo and the end-to-end tests."""

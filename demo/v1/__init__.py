@@ -1,0 +1,1 @@
+"""Generated from proto/demo/v1."""

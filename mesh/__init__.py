@@ -1,0 +1,1 @@
+"""Shared core of the Tsunagi mesh: config model, store, translation, policy, audit."""

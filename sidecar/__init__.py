@@ -1,0 +1,1 @@
+"""The Tsunagi sidecar: the data plane next to each agency system."""

@@ -1,0 +1,66 @@
+"""The sidecar's config snapshot: an immutable route table that readers hold by reference.
+
+The snapshot is built from the local --config file today and from etcd later; both produce
+the same value, and swapping it in is one reference assignment (no locks on the call path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from mesh.v1 import sidecar_config_pb2 as pb
+
+ANY_SERVICE = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where a route sends calls: a provider sidecar and the identity it must present."""
+
+    endpoint: str
+    identity: str
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One consistent view of the config. `revision` only ever increases."""
+
+    routes: Mapping[str, Upstream] = field(default_factory=lambda: MappingProxyType({}))
+    revision: int = 0
+
+    def route(self, service: str) -> Upstream | None:
+        """The upstream for a gRPC service name: the exact entry, else the "*" entry."""
+        upstream = self.routes.get(service)
+        return upstream if upstream is not None else self.routes.get(ANY_SERVICE)
+
+
+def from_static_routes(routes: list[pb.StaticRoute], revision: int = 1) -> Snapshot:
+    """Build a snapshot from the static routes of a --config file."""
+    table = {
+        route.service: Upstream(
+            endpoint=route.endpoint,
+            identity=route.identity,
+            timeout=route.timeout.ToTimedelta().total_seconds() or None
+            if route.HasField("timeout")
+            else None,
+        )
+        for route in routes
+    }
+    return Snapshot(routes=MappingProxyType(table), revision=revision)
+
+
+def split_method(path: str) -> tuple[str, str] | None:
+    """`/pkg.Service/Method` → (`pkg.Service`, `Method`); None for anything else.
+
+    Only the exact canonical shape is accepted: one leading slash, two non-empty segments,
+    no further slashes. Nothing is decoded or normalised.
+    """
+    if not path.startswith("/"):
+        return None
+    service, sep, method = path[1:].partition("/")
+    if not sep or not service or not method or "/" in method:
+        return None
+    return service, method

@@ -1,0 +1,1 @@
+"""Fixtures for end-to-end tests: real sidecar subprocesses around an in-process app."""
