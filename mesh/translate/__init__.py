@@ -1,0 +1,10 @@
+"""Translation value functions: wareki, kana, names, postal and local government codes, code lists.
+
+Pure functions on str values; the mapping engine calls them by name through `registry`.
+"""
+
+from .errors import CodeListError, TranslationError
+from .kept import Kept
+from .registry import FUNCTIONS, ValueFunction, get
+
+__all__ = ["FUNCTIONS", "CodeListError", "Kept", "TranslationError", "ValueFunction", "get"]
