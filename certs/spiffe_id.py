@@ -7,8 +7,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from spiffe import SpiffeId as _PySpiffeId
-from spiffe.errors import PySpiffeError
 
 SCHEME_PREFIX = "spiffe://"
 MAX_ID_BYTES = 2048
@@ -105,6 +103,11 @@ def parse_spiffe_id(value: str) -> SpiffeId:
 
     # Cross-check with py-spiffe; it must agree and must not have rewritten anything
     # (it lowercases trust domains, which our own check above already refused).
+    # Imported here: the `spiffe` package loads its whole Workload API client (~0.3 s) on
+    # import, which every meshctl invocation would otherwise pay.
+    from spiffe import SpiffeId as _PySpiffeId
+    from spiffe.errors import PySpiffeError
+
     try:
         reference = _PySpiffeId(value)
     except PySpiffeError as err:

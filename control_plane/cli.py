@@ -9,15 +9,16 @@ import argparse
 import sys
 
 from certs import cli as ca_cli
-from control_plane import devup
+from control_plane import commands, devup
 from mesh import logs
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="meshctl", description="Operate a Tsunagi mesh.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    ca_cli.add_commands(commands)
-    devup.add_commands(commands)
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    ca_cli.add_commands(subcommands)
+    devup.add_commands(subcommands)
+    commands.add_commands(subcommands)
     return parser
 
 

@@ -8,6 +8,7 @@ The handshake then refuses any other peer, even one with a valid mesh certificat
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -60,6 +61,16 @@ class PeerChannels:
             channel = aio.secure_channel(endpoint, self._credentials, options=options)
             self._channels[key] = channel
         return channel
+
+    async def rotate(self, tls: TlsMaterial, grace: float) -> None:
+        """New credentials for new calls; the old channels finish their calls, then close.
+
+        Channels are replaced rather than reconfigured, because a channel's credentials are
+        fixed when it is created.
+        """
+        self.set_tls(tls)
+        old, self._channels = list(self._channels.values()), {}
+        await asyncio.gather(*(channel.close(grace) for channel in old))
 
     async def close(self) -> None:
         """Close every channel (in-flight calls are cancelled)."""

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SidecarConfig(_message.Message):
-    __slots__ = ("identity", "outbound", "inbound", "admin", "routes", "max_message_bytes", "drain_timeout", "max_connection_age")
+    __slots__ = ("identity", "outbound", "inbound", "admin", "routes", "max_message_bytes", "drain_timeout", "max_connection_age", "etcd", "control_plane", "state_dir", "join")
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     OUTBOUND_FIELD_NUMBER: _ClassVar[int]
     INBOUND_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,10 @@ class SidecarConfig(_message.Message):
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     DRAIN_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     MAX_CONNECTION_AGE_FIELD_NUMBER: _ClassVar[int]
+    ETCD_FIELD_NUMBER: _ClassVar[int]
+    CONTROL_PLANE_FIELD_NUMBER: _ClassVar[int]
+    STATE_DIR_FIELD_NUMBER: _ClassVar[int]
+    JOIN_FIELD_NUMBER: _ClassVar[int]
     identity: WorkloadIdentity
     outbound: Listener
     inbound: InboundListener
@@ -27,7 +31,39 @@ class SidecarConfig(_message.Message):
     max_message_bytes: int
     drain_timeout: _duration_pb2.Duration
     max_connection_age: _duration_pb2.Duration
-    def __init__(self, identity: _Optional[_Union[WorkloadIdentity, _Mapping]] = ..., outbound: _Optional[_Union[Listener, _Mapping]] = ..., inbound: _Optional[_Union[InboundListener, _Mapping]] = ..., admin: _Optional[_Union[Listener, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[StaticRoute, _Mapping]]] = ..., max_message_bytes: _Optional[int] = ..., drain_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_connection_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    etcd: EtcdSource
+    control_plane: ControlPlaneEndpoint
+    state_dir: str
+    join: JoinConfig
+    def __init__(self, identity: _Optional[_Union[WorkloadIdentity, _Mapping]] = ..., outbound: _Optional[_Union[Listener, _Mapping]] = ..., inbound: _Optional[_Union[InboundListener, _Mapping]] = ..., admin: _Optional[_Union[Listener, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[StaticRoute, _Mapping]]] = ..., max_message_bytes: _Optional[int] = ..., drain_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_connection_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., etcd: _Optional[_Union[EtcdSource, _Mapping]] = ..., control_plane: _Optional[_Union[ControlPlaneEndpoint, _Mapping]] = ..., state_dir: _Optional[str] = ..., join: _Optional[_Union[JoinConfig, _Mapping]] = ...) -> None: ...
+
+class JoinConfig(_message.Message):
+    __slots__ = ("address", "token_file")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FILE_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    token_file: str
+    def __init__(self, address: _Optional[str] = ..., token_file: _Optional[str] = ...) -> None: ...
+
+class EtcdSource(_message.Message):
+    __slots__ = ("endpoints", "cert_file", "key_file", "ca_file")
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    CERT_FILE_FIELD_NUMBER: _ClassVar[int]
+    KEY_FILE_FIELD_NUMBER: _ClassVar[int]
+    CA_FILE_FIELD_NUMBER: _ClassVar[int]
+    endpoints: _containers.RepeatedScalarFieldContainer[str]
+    cert_file: str
+    key_file: str
+    ca_file: str
+    def __init__(self, endpoints: _Optional[_Iterable[str]] = ..., cert_file: _Optional[str] = ..., key_file: _Optional[str] = ..., ca_file: _Optional[str] = ...) -> None: ...
+
+class ControlPlaneEndpoint(_message.Message):
+    __slots__ = ("address", "identity")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    identity: str
+    def __init__(self, address: _Optional[str] = ..., identity: _Optional[str] = ...) -> None: ...
 
 class WorkloadIdentity(_message.Message):
     __slots__ = ("spiffe_id", "cert_file", "key_file", "bundle_file")

@@ -1,0 +1,325 @@
+"""The mesh's resources in etcd: read them, and write a validated change as one transaction.
+
+Every write is signed (mesh/commit.py) and guarded on the config head's mod revision, so
+concurrent control-plane replicas serialise; a stale resourceVersion fails with Conflict and
+nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable
+
+import structlog
+from cryptography import x509
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
+
+from control_plane.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
+from control_plane.validate import Ref, World, check_references, ref_of, validate_object
+from mesh import keys
+from mesh.commit import Change, build_commit
+from mesh.resources import KINDS, kind_of, to_dict
+from mesh.signing import Signer, ValueRejected, Verifier, signer_public_key
+from mesh.store.base import Compare, Put, Store
+from mesh.store.errors import StoreError
+from mesh.v1 import control_plane_pb2 as api
+from mesh.v1 import signed_pb2
+
+log = structlog.get_logger("control_plane.repository")
+MAX_RETRIES = 5
+Action = int  # api.ApplyAction
+
+
+@dataclass(slots=True)
+class Loaded:
+    """The config as read at one revision."""
+
+    raw: dict[str, bytes]
+    mod_revisions: dict[str, int]
+    objects: dict[Ref, Message]
+    version: int
+    head_mod_revision: int
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One object's outcome in an apply or delete."""
+
+    ref: Ref
+    action: Action
+    new: Message | None
+    old: Message | None
+    source: str = ""
+
+
+@dataclass(slots=True)
+class Outcome:
+    results: list[Planned] = field(default_factory=list)
+    version: int = 0
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def object_json(message: Message | None) -> str:
+    return "" if message is None else json_format.MessageToJson(message, indent=None, sort_keys=True)
+
+
+class Repository:
+    """Resource reads and atomic, signed writes over a Store."""
+
+    def __init__(self, store: Store, signer: Signer, signer_chain_pem: bytes,
+                 roots: list[x509.Certificate], trust_domain: str) -> None:
+        self._store = store
+        self._signer = signer
+        self._signer_chain = signer_chain_pem
+        self._roots = roots
+        self.trust_domain = trust_domain
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def load(self) -> Loaded:
+        try:
+            kvs, revision = await self._store.range(keys.CONFIG_PREFIX.encode())
+        except StoreError as exc:
+            raise Unavailable(f"etcd: {exc}") from None
+        raw = {kv.key.decode(): kv.value for kv in kvs}
+        mods = {kv.key.decode(): kv.mod_revision for kv in kvs}
+        verifier = self.verifier(raw)
+        version, head_mod = 0, mods.get(keys.HEAD_KEY, 0)
+        if keys.HEAD_KEY in raw:
+            try:
+                head = verifier.verify(keys.HEAD_KEY, raw[keys.HEAD_KEY])
+                version = head.version
+            except ValueRejected as exc:
+                log.warning("config_head_rejected", reason=exc.reason)
+        objects: dict[Ref, Message] = {}
+        for key, value in raw.items():
+            parsed = keys.parse_resource_key(key)
+            if parsed is None or parsed[0] not in KINDS:
+                continue
+            try:
+                signed = verifier.verify(key, value)
+                message = KINDS[parsed[0]].message()
+                message.ParseFromString(signed.payload)
+            except (ValueRejected, DecodeError) as exc:
+                log.warning("stored_value_ignored", key=key, reason=str(exc))
+                continue
+            message.metadata.resource_version = str(mods[key])  # type: ignore[attr-defined]
+            objects[parsed] = message
+        return Loaded(raw, mods, objects, version, head_mod, revision)
+
+    def verifier(self, raw: dict[str, bytes]) -> Verifier:
+        """Signer keys found in the config that chain to our roots (always including ours)."""
+        public_keys = {self._signer.key_id: self._signer.private_key.public_key()}
+        for key, value in raw.items():
+            if key.startswith(keys.SIGNER_PREFIX):
+                try:
+                    key_id, public_key = signer_public_key(value, self._roots, self.trust_domain)
+                except ValueRejected:
+                    continue
+                public_keys[key_id] = public_key
+        return Verifier(public_keys)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def apply(self, objects: list[tuple[str, Message]], actor: str, dry_run: bool) -> Outcome:
+        """Validate `objects` (source, message) against the world and write them atomically."""
+        return await self._write(lambda loaded: self._plan_apply(objects, loaded), actor, dry_run)
+
+    async def delete(self, refs: list[Ref], actor: str, dry_run: bool) -> Outcome:
+        return await self._write(lambda loaded: self._plan_delete(refs, loaded), actor, dry_run)
+
+    async def _write(self, plan, actor: str, dry_run: bool) -> Outcome:  # type: ignore[no-untyped-def]
+        for _ in range(MAX_RETRIES):
+            loaded = await self.load()
+            planned: list[Planned] = plan(loaded)
+            changed = [p for p in planned if p.action != api.APPLY_ACTION_UNCHANGED]
+            if dry_run or not changed and keys.signer_key(self._signer.key_id) in loaded.raw:
+                return Outcome(planned, loaded.version)
+            version = loaded.version + 1
+            changes, history = [], []
+            for p in changed:
+                kind, org, name = p.ref
+                key = keys.resource_key(kind, org, name)
+                if p.new is not None:
+                    meta = p.new.metadata  # type: ignore[attr-defined]
+                    meta.config_version = version
+                    meta.updated_by = actor
+                    meta.resource_version = ""
+                    changes.append(Change(key, kind, p.new.SerializeToString()))
+                else:
+                    changes.append(Change(key, kind, None))
+                entry = api.HistoryEntry(config_version=version, action=p.action, updated_by=actor,
+                                         object_json=object_json(p.new or p.old))
+                entry.applied_at.FromDatetime(_now())
+                history.append(Put(keys.history_key(kind, org, name, version).encode(),
+                                   entry.SerializeToString()))
+            raw_puts = {}
+            if keys.signer_key(self._signer.key_id) not in loaded.raw:
+                raw_puts[keys.signer_key(self._signer.key_id)] = self._signer_chain
+            commit = build_commit(self._signer, self.verifier(loaded.raw), loaded.raw,
+                                  loaded.head_mod_revision, loaded.version, changes, raw_puts)
+            guards = [Compare(keys.resource_key(*p.ref).encode(),
+                              loaded.mod_revisions.get(keys.resource_key(*p.ref), 0)) for p in changed]
+            try:
+                result = await self._store.txn([*commit.compares, *guards], [*commit.ops, *history])
+            except StoreError as exc:
+                raise Unavailable(f"etcd: {exc}") from None
+            if result.succeeded:
+                log.info("config_written", version=commit.version, actor=actor,
+                         changed=[f"{k}/{o or '-'}/{n}" for (k, o, n) in (p.ref for p in changed)])
+                for p in planned:
+                    if p.new is not None and p.action != api.APPLY_ACTION_UNCHANGED:
+                        p.new.metadata.resource_version = str(result.revision)  # type: ignore[attr-defined]
+                return Outcome(planned, commit.version)
+            # Someone else wrote in between: plan again against what is there now.
+        raise Unavailable("the config kept changing under this write; try again")
+
+    def _plan_apply(self, objects: list[tuple[str, Message]], loaded: Loaded) -> list[Planned]:
+        world = dict(loaded.objects)
+        errors: list[FieldError] = []
+        planned: list[Planned] = []
+        seen: dict[Ref, str] = {}
+        for source, message in objects:
+            ref = ref_of(message)
+            if ref in seen:
+                errors.append(FieldError(f"{source}", f"{ref[0]} {ref[1] or '-'}/{ref[2]} also in {seen[ref]}"))
+            seen[ref] = source
+            old = loaded.objects.get(ref)
+            wanted = message.metadata.resource_version  # type: ignore[attr-defined]
+            current = old.metadata.resource_version if old is not None else "0"  # type: ignore[attr-defined]
+            if wanted and wanted != current:
+                raise Conflict(f"{ref[0]} {ref[1] or '-'}/{ref[2]}: resourceVersion {wanted} is stale "
+                               f"(stored: {current if old is not None else 'none'})")
+            new = _prepare(message, old)
+            world[ref] = new
+            action = (api.APPLY_ACTION_CREATED if old is None
+                      else api.APPLY_ACTION_UNCHANGED if _same(old, new)
+                      else api.APPLY_ACTION_CONFIGURED)
+            planned.append(Planned(ref, action, new, old, source))
+        errors += self._validate(world, {p.ref: p.source for p in planned}, loaded)
+        if errors:
+            raise Invalid(errors)
+        return planned
+
+    def _plan_delete(self, refs: list[Ref], loaded: Loaded) -> list[Planned]:
+        world = dict(loaded.objects)
+        planned = []
+        for ref in refs:
+            old = world.pop(ref, None)
+            if old is None:
+                raise NotFound(f"{ref[0]} {ref[1] or '-'}/{ref[2]} not found")
+            planned.append(Planned(ref, api.APPLY_ACTION_DELETED, None, old))
+        errors = self._validate(world, {}, loaded)
+        if errors:
+            raise Invalid(errors)
+        return planned
+
+    def _validate(self, objects: dict[Ref, Message], changed: dict[Ref, str], loaded: Loaded) -> list[FieldError]:
+        """Changed objects are checked fully; every other object only for broken references
+        (which this change could have caused), reported as such."""
+        world = World(objects, self.trust_domain)
+        before = World(loaded.objects, self.trust_domain)
+        errors = []
+        for ref, message in objects.items():
+            if ref in changed:
+                label = f"{changed[ref]} {ref[0]} {ref[1] or '-'}/{ref[2]}".strip()
+                errors += [FieldError(f"{label}: {e.path}" if e.path else label, e.message)
+                           for e in validate_object(message, world)]
+                continue
+            broken = check_references(message, world)
+            if broken:
+                already = check_references(message, before)
+                errors += [FieldError(f"{ref[0]} {ref[1] or '-'}/{ref[2]}: {e.path}",
+                                      f"{e.message} (after this change)")
+                           for e in broken if e not in already]
+        return errors
+
+    async def internal(self, key: str, message: Message) -> Message | None:
+        """The verified internal value (TrustBundle, DenyList) at `key`, or None."""
+        loaded = await self.load()
+        raw = loaded.raw.get(key)
+        if raw is None:
+            return None
+        try:
+            value = self.verifier(loaded.raw).verify(key, raw)
+        except ValueRejected:
+            return None
+        message.ParseFromString(value.payload)
+        return message
+
+    async def denied(self) -> frozenset[str]:
+        deny = await self.internal(keys.DENYLIST_KEY, signed_pb2.DenyList())
+        return frozenset(e.spiffe_id for e in deny.entries) if deny else frozenset()  # type: ignore[attr-defined]
+
+    async def put_internal(self, key: str, message: Message, actor: str) -> int:
+        """Write an internal value (and the signer chain if missing) unless already equal."""
+        payload = message.SerializeToString(deterministic=True)
+        for _ in range(MAX_RETRIES):
+            loaded = await self.load()
+            current = await self.internal(key, type(message)())
+            signer_key = keys.signer_key(self._signer.key_id)
+            if (current is not None and current.SerializeToString(deterministic=True) == payload
+                    and signer_key in loaded.raw):
+                return loaded.version
+            raw_puts = {} if signer_key in loaded.raw else {signer_key: self._signer_chain}
+            commit = build_commit(self._signer, self.verifier(loaded.raw), loaded.raw,
+                                  loaded.head_mod_revision, loaded.version,
+                                  [Change(key, message.DESCRIPTOR.name, payload)], raw_puts)
+            try:
+                result = await self._store.txn(commit.compares, commit.ops)
+            except StoreError as exc:
+                raise Unavailable(f"etcd: {exc}") from None
+            if result.succeeded:
+                log.info("config_written", version=commit.version, actor=actor, changed=[key])
+                return commit.version
+        raise Unavailable("the config kept changing under this write; try again")
+
+    async def history(self, ref: Ref) -> list[api.HistoryEntry]:
+        try:
+            kvs, _ = await self._store.range(keys.history_prefix(*ref).encode())
+        except StoreError as exc:
+            raise Unavailable(f"etcd: {exc}") from None
+        entries = []
+        for kv in reversed(kvs):
+            entry = api.HistoryEntry()
+            entry.ParseFromString(kv.value)
+            entries.append(entry)
+        return entries
+
+
+def _prepare(message: Message, old: Message | None) -> Message:
+    """The object to store: operator fields from `message`, system fields carried or set."""
+    new = type(message)()
+    new.CopyFrom(message)
+    meta = new.metadata  # type: ignore[attr-defined]
+    new.ClearField("status")
+    meta.ClearField("creation_timestamp")
+    meta.generation = 1
+    meta.config_version = 0
+    meta.updated_by = ""
+    if old is not None:
+        old_meta = old.metadata  # type: ignore[attr-defined]
+        meta.creation_timestamp.CopyFrom(old_meta.creation_timestamp)
+        same_spec = old.spec.SerializeToString(deterministic=True) == new.spec.SerializeToString(deterministic=True)  # type: ignore[attr-defined]
+        meta.generation = old_meta.generation if same_spec else old_meta.generation + 1
+        meta.config_version = old_meta.config_version
+        meta.updated_by = old_meta.updated_by
+    else:
+        meta.creation_timestamp.FromDatetime(_now())
+    new.status.observed_generation = meta.generation  # type: ignore[attr-defined]
+    condition = new.status.conditions.add()  # type: ignore[attr-defined]
+    condition.type, condition.status, condition.reason = "Accepted", "True", "Validated"
+    condition.observed_generation = meta.generation
+    return new
+
+
+def _same(old: Message, new: Message) -> bool:
+    o, n = old.metadata, new.metadata  # type: ignore[attr-defined]
+    return (old.spec.SerializeToString(deterministic=True) == new.spec.SerializeToString(deterministic=True)  # type: ignore[attr-defined]
+            and dict(o.labels) == dict(n.labels))

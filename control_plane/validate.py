@@ -1,0 +1,243 @@
+"""Validation of resources: every problem, each with its field path, against the whole world.
+
+A world is the mesh's resources as they would be after the apply. Each kind has a validator
+for its own fields and references; the apply reports all problems of all documents at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping
+
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.message import DecodeError, Message
+
+from certs.spiffe_id import workload_id
+from control_plane.errors import FieldError
+from mesh.resources import KINDS, kind_of
+from mesh.translate.errors import TranslationError
+from mesh.translate.lgcode import validate_lg_code
+from mesh.v1 import organization_pb2
+
+Ref = tuple[str, str, str]  # (kind, org, name)
+_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?\Z")
+_GRPC_SERVICE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+\Z")
+_HOST_PORT = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):(\d{1,5})\Z")
+MAX_DISPLAY = 200
+MAX_ROUTE_TIMEOUT_S = 300.0
+MIN_ROUTE_TIMEOUT_S = 0.001
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """Every resource by (kind, org, name), as it would be after the change."""
+
+    objects: Mapping[Ref, Message]
+    trust_domain: str
+
+    def get(self, kind: str, org: str, name: str) -> Message | None:
+        return self.objects.get((kind, org, name))
+
+    def of_kind(self, kind: str) -> Iterator[Message]:
+        return (m for (k, _, _), m in self.objects.items() if k == kind)
+
+
+def ref_of(message: Message) -> Ref:
+    meta = message.metadata  # type: ignore[attr-defined]
+    return kind_of(message).name, meta.org, meta.name
+
+
+def validate_object(message: Message, world: World) -> list[FieldError]:
+    """Every problem of one object (common metadata, then its kind's own rules)."""
+    kind = kind_of(message)
+    errors = _metadata(message, kind.scope, world)
+    errors += _VALIDATORS[kind.name](message, world)
+    return errors
+
+
+def _metadata(message: Message, scope: str, world: World) -> list[FieldError]:
+    meta = message.metadata  # type: ignore[attr-defined]
+    errors = []
+    if not meta.name:
+        errors.append(FieldError("metadata.name", "required"))
+    elif not _NAME.match(meta.name):
+        errors.append(FieldError("metadata.name", "must be lower-case letters, digits and '-', "
+                                 "at most 63 characters, starting and ending with a letter or digit"))
+    if scope == "platform":
+        if meta.org:
+            errors.append(FieldError("metadata.org", "must be empty for a platform-owned kind"))
+    elif not meta.org:
+        errors.append(FieldError("metadata.org", "required"))
+    elif world.get("Organization", "", meta.org) is None:
+        errors.append(FieldError("metadata.org", f"organization {meta.org!r} does not exist"))
+    if len(meta.labels) > 32:
+        errors.append(FieldError("metadata.labels", "at most 32 labels"))
+    for key, value in meta.labels.items():
+        if not _LABEL.match(key):
+            errors.append(FieldError(f"metadata.labels[{key!r}]", "invalid label key"))
+        if len(value) > 63:
+            errors.append(FieldError(f"metadata.labels[{key!r}]", "value longer than 63 characters"))
+    return errors
+
+
+def _display(value: str, path: str) -> list[FieldError]:
+    if not value.strip():
+        return [FieldError(path, "required")]
+    if len(value) > MAX_DISPLAY:
+        return [FieldError(path, f"at most {MAX_DISPLAY} characters")]
+    return []
+
+
+def _organization(message: Message, world: World) -> list[FieldError]:
+    org: organization_pb2.Organization = message  # type: ignore[assignment]
+    errors = _display(org.spec.display_name, "spec.displayName")
+    kind = org.spec.type
+    if kind == organization_pb2.ORGANIZATION_TYPE_UNSPECIFIED:
+        errors.append(FieldError("spec.type", "required"))
+    elif kind in (organization_pb2.ORGANIZATION_TYPE_MUNICIPALITY,
+                  organization_pb2.ORGANIZATION_TYPE_PREFECTURE):
+        try:
+            validate_lg_code(org.metadata.name)
+        except TranslationError as exc:
+            errors.append(FieldError("metadata.name", "must be a 6-digit 全国地方公共団体コード "
+                                     f"with a valid check digit ({exc.reason})"))
+    return errors
+
+
+def _purpose(message: Message, world: World) -> list[FieldError]:
+    spec = message.spec  # type: ignore[attr-defined]
+    return _display(spec.display_name, "spec.displayName") + _display(spec.legal_basis, "spec.legalBasis")
+
+
+def _system(message: Message, world: World) -> list[FieldError]:
+    meta, spec = message.metadata, message.spec  # type: ignore[attr-defined]
+    errors = _display(spec.display_name, "spec.displayName")
+    if meta.org and meta.name:
+        expected = workload_id(world.trust_domain, meta.org, meta.name)
+        if spec.spiffe_id != expected:
+            errors.append(FieldError("spec.spiffeId", f"must be {expected}"))
+    return errors
+
+
+def _service(message: Message, world: World) -> list[FieldError]:
+    meta, spec = message.metadata, message.spec  # type: ignore[attr-defined]
+    errors = []
+    if not spec.system:
+        errors.append(FieldError("spec.system", "required"))
+    elif world.get("System", meta.org, spec.system) is None:
+        errors.append(FieldError("spec.system", f"system {spec.system!r} does not exist in org {meta.org}"))
+    pool = None
+    if not spec.descriptor_set:
+        errors.append(FieldError("spec.descriptorSet", "required"))
+    else:
+        pool, problem = _descriptor_pool(spec.descriptor_set)
+        if problem:
+            errors.append(FieldError("spec.descriptorSet", problem))
+    if not spec.grpc_services:
+        errors.append(FieldError("spec.grpcServices", "at least one service is required"))
+    for i, name in enumerate(spec.grpc_services):
+        path = f"spec.grpcServices[{i}]"
+        if not _GRPC_SERVICE.match(name):
+            errors.append(FieldError(path, f"{name!r} is not a fully qualified service name"))
+            continue
+        if list(spec.grpc_services).index(name) != i:
+            errors.append(FieldError(path, f"duplicate {name!r}"))
+        if pool is not None:
+            try:
+                pool.FindServiceByName(name)
+            except KeyError:
+                errors.append(FieldError(path, f"{name!r} is not defined in spec.descriptorSet"))
+        for other in world.of_kind("Service"):
+            if other is not message and name in other.spec.grpc_services:  # type: ignore[attr-defined]
+                o = other.metadata  # type: ignore[attr-defined]
+                errors.append(FieldError(path, f"{name!r} is already provided by Service {o.org}/{o.name}"))
+    if not spec.endpoints:
+        errors.append(FieldError("spec.endpoints", "at least one endpoint is required"))
+    for i, endpoint in enumerate(spec.endpoints):
+        match = _HOST_PORT.match(endpoint.address)
+        if not match or not 0 < int(match.group(3)) < 65536:
+            errors.append(FieldError(f"spec.endpoints[{i}].address", f"{endpoint.address!r} must be HOST:PORT"))
+    return errors
+
+
+def _descriptor_pool(data: bytes) -> tuple[descriptor_pool.DescriptorPool | None, str]:
+    files = descriptor_pb2.FileDescriptorSet()
+    try:
+        files.ParseFromString(data)
+    except DecodeError:
+        return None, "not a serialized FileDescriptorSet"
+    pool = descriptor_pool.DescriptorPool()
+    try:
+        for file in files.file:
+            pool.Add(file)
+        for file in files.file:
+            pool.FindFileByName(file.name)
+    except (TypeError, KeyError, ValueError) as exc:
+        return None, f"descriptor set is incomplete or inconsistent: {exc}"
+    return pool, ""
+
+
+def _route(message: Message, world: World) -> list[FieldError]:
+    meta, spec = message.metadata, message.spec  # type: ignore[attr-defined]
+    errors = []
+    if not spec.consumer:
+        errors.append(FieldError("spec.consumer", "required"))
+    elif world.get("System", meta.org, spec.consumer) is None:
+        errors.append(FieldError("spec.consumer", f"system {spec.consumer!r} does not exist in org {meta.org}"))
+    if not spec.grpc_service:
+        errors.append(FieldError("spec.grpcService", "required"))
+    elif not any(spec.grpc_service in s.spec.grpc_services for s in world.of_kind("Service")):  # type: ignore[attr-defined]
+        errors.append(FieldError("spec.grpcService", f"no Service provides {spec.grpc_service!r}"))
+    if message.spec.HasField("timeout"):  # type: ignore[attr-defined]
+        seconds = spec.timeout.ToTimedelta().total_seconds()
+        if seconds < MIN_ROUTE_TIMEOUT_S:
+            errors.append(FieldError("spec.timeout", "must be at least 1ms"))
+        elif seconds > MAX_ROUTE_TIMEOUT_S:
+            errors.append(FieldError("spec.timeout", "must be at most 300s"))
+    return errors
+
+
+def check_references(message: Message, world: World) -> list[FieldError]:
+    """Only the cross-object rules of one object: cheap, for objects an apply did not touch."""
+    meta = message.metadata  # type: ignore[attr-defined]
+    errors = []
+    if kind_of(message).scope == "org" and world.get("Organization", "", meta.org) is None:
+        errors.append(FieldError("metadata.org", f"organization {meta.org!r} does not exist"))
+    name = kind_of(message).name
+    spec = message.spec  # type: ignore[attr-defined]
+    if name == "Service" and world.get("System", meta.org, spec.system) is None:
+        errors.append(FieldError("spec.system", f"system {spec.system!r} does not exist in org {meta.org}"))
+    if name == "Route":
+        if world.get("System", meta.org, spec.consumer) is None:
+            errors.append(FieldError("spec.consumer", f"system {spec.consumer!r} does not exist in org {meta.org}"))
+        if not any(spec.grpc_service in s.spec.grpc_services for s in world.of_kind("Service")):  # type: ignore[attr-defined]
+            errors.append(FieldError("spec.grpcService", f"no Service provides {spec.grpc_service!r}"))
+    errors += [e for check in _REFERENCE_CHECKS for e in check(message, world)]
+    return errors
+
+
+_REFERENCE_CHECKS: list[Callable[[Message, World], list[FieldError]]] = []
+
+
+_VALIDATORS: dict[str, Callable[[Message, World], list[FieldError]]] = {
+    "Organization": _organization,
+    "Purpose": _purpose,
+    "System": _system,
+    "Service": _service,
+    "Route": _route,
+}
+
+
+def register(kind: str, validator: Callable[[Message, World], list[FieldError]],
+             references: Callable[[Message, World], list[FieldError]] | None = None) -> None:
+    """Later kinds (Schema, Mapping, AccessPolicy) add their validator (and reference check)."""
+    _VALIDATORS[kind] = validator
+    if references is not None:
+        _REFERENCE_CHECKS.append(references)
+
+
+def check_registry() -> None:
+    missing = set(KINDS) - set(_VALIDATORS)
+    assert not missing, f"kinds without a validator: {missing}"

@@ -1,0 +1,141 @@
+"""Signed config values: the exact bytes that are signed, and signing and verifying them.
+
+A value is signed over (key, version, kind, payload) so it cannot be edited, moved to another
+key or passed off as another version. The head digest commits to every config key at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from google.protobuf.message import DecodeError
+
+from mesh.keys import MAX_VALUE_BYTES
+from mesh.v1 import signed_pb2
+
+_DOMAIN = b"tsunagi/signed-value/v1\x00"
+_HEAD_DOMAIN = b"tsunagi/config-head/v1\x00"
+SIGNER_PATH = "/mesh/config-signer"
+
+
+class ValueRejected(Exception):
+    """A stored value failed verification; `reason` says why (never contains the payload)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _field(data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + data
+
+
+def signing_input(key: str, version: int, kind: str, payload: bytes) -> bytes:
+    """Domain tag, then length-prefixed key, 8-byte big-endian version, kind, payload."""
+    return (_DOMAIN + _field(key.encode()) + struct.pack(">Q", version)
+            + _field(kind.encode()) + _field(payload))
+
+
+def key_id_of(public_key: ec.EllipticCurvePublicKey) -> str:
+    """SHA-256 (hex) of the SubjectPublicKeyInfo."""
+    spki = public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).hexdigest()
+
+
+def head_digest(items: Iterable[tuple[str, bytes]]) -> bytes:
+    """Commitment to a set of (key, stored value bytes): SHA-256 over the sorted pairs."""
+    digest = hashlib.sha256(_HEAD_DOMAIN)
+    for key, value in sorted(items):
+        digest.update(_field(key.encode()))
+        digest.update(hashlib.sha256(value).digest())
+    return digest.digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """The control plane's config-signing key and its certificate (issued by the mesh CA)."""
+
+    private_key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(self.private_key.public_key())
+
+    def sign(self, key: str, version: int, kind: str, payload: bytes) -> bytes:
+        """The serialized SignedValue to store at `key`."""
+        signature = self.private_key.sign(signing_input(key, version, kind, payload),
+                                          ec.ECDSA(hashes.SHA256()))
+        return signed_pb2.SignedValue(key=key, version=version, kind=kind, payload=payload,
+                                      key_id=self.key_id, signature=signature).SerializeToString()
+
+
+@dataclass(frozen=True, slots=True)
+class Verifier:
+    """Checks stored values against the signer keys that chain to the mesh trust bundle."""
+
+    public_keys: Mapping[str, ec.EllipticCurvePublicKey]
+
+    def verify(self, stored_key: str, raw: bytes) -> signed_pb2.SignedValue:
+        """The verified SignedValue found at `stored_key`, or ValueRejected."""
+        if len(raw) > MAX_VALUE_BYTES:
+            raise ValueRejected(f"oversized value ({len(raw)} bytes > {MAX_VALUE_BYTES})")
+        value = signed_pb2.SignedValue()
+        try:
+            value.ParseFromString(raw)
+        except DecodeError:
+            raise ValueRejected("unsigned value (not a SignedValue)") from None
+        if not value.signature or not value.key_id:
+            raise ValueRejected("unsigned value (no signature)")
+        if value.key != stored_key:
+            raise ValueRejected(f"value was signed for another key ({value.key!r})")
+        public_key = self.public_keys.get(value.key_id)
+        if public_key is None:
+            raise ValueRejected(f"unknown signing key {value.key_id[:16]}")
+        try:
+            public_key.verify(value.signature,
+                              signing_input(value.key, value.version, value.kind, value.payload),
+                              ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            raise ValueRejected("bad signature (value was altered)") from None
+        return value
+
+
+def signer_public_key(
+    chain_pem: bytes, roots: list[x509.Certificate], trust_domain: str
+) -> tuple[str, ec.EllipticCurvePublicKey]:
+    """(key_id, public key) of a signer certificate chain that the mesh trust bundle vouches for.
+
+    The leaf must chain to one of `roots` and carry the config-signer identity of our trust
+    domain; anything else is ValueRejected.
+    """
+    from certs.verify import PeerRejected, verify_chain  # certs depends on nothing in mesh
+
+    try:
+        chain = x509.load_pem_x509_certificates(chain_pem)
+    except ValueError:
+        raise ValueRejected("signer certificate cannot be parsed") from None
+    leaf, intermediates = chain[0], chain[1:]
+    try:
+        verify_chain(leaf, intermediates, roots)
+    except PeerRejected as exc:
+        raise ValueRejected(f"signer certificate not trusted: {exc.reason}") from None
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        uris = san.get_values_for_type(x509.UniformResourceIdentifier)
+    except x509.ExtensionNotFound:
+        uris = []
+    if uris != [f"spiffe://{trust_domain}{SIGNER_PATH}"]:
+        raise ValueRejected("signer certificate does not carry the config-signer identity")
+    public_key = leaf.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        raise ValueRejected("signer key is not ECDSA")
+    return key_id_of(public_key), public_key
