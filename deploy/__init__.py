@@ -1,0 +1,1 @@
+"""Deployment artefacts (Dockerfile, Kubernetes manifests) and the offline tools that check them."""
