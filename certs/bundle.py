@@ -75,12 +75,18 @@ def load_issued(cert_path: Path, key_path: Path) -> Issued:
 
 
 def check_key_file_mode(path: Path) -> None:
-    """ValueError unless `path` is a regular file with no permissions for group or other."""
+    """ValueError unless `path` is a regular file that no one else can read or change.
+
+    Owner-only (0600/0400) always passes. Group read is allowed only when the group is this
+    process's own and the file is owned by root or by us: that is how Kubernetes hands a
+    Secret to a non-root pod (root:fsGroup, 0440), and it reaches no one but us.
+    """
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
         raise ValueError(f"{path}: key is not a regular file")
     mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
+    if mode & 0o037 or (mode & 0o040 and not (
+            info.st_gid in (os.getegid(), *os.getgroups()) and info.st_uid in (0, os.geteuid()))):
         raise ValueError(f"{path}: key file mode is {mode:04o}; group and other must have no access (0600)")
 
 

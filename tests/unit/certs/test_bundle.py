@@ -102,7 +102,7 @@ def test_load_issued_round_trips(tmp_path: Path, good: Issued) -> None:
     assert loaded.key is not None and loaded.key_pem() == good.key_pem()
 
 
-@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660, 0o666, 0o620])
+@pytest.mark.parametrize("mode", [0o604, 0o644, 0o660, 0o666, 0o620])
 def test_load_issued_refuses_a_key_open_to_others(tmp_path: Path, good: Issued, mode: int) -> None:
     """A key file with any group or other permission is not used."""
     cert_path, key_path = write_identity(tmp_path, "kaigo", good)
@@ -164,3 +164,31 @@ def test_writing_an_empty_bundle_is_refused(tmp_path: Path) -> None:
     """write_bundle needs at least one root."""
     with pytest.raises(ValueError):
         write_bundle(tmp_path / "bundle.pem", [])
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o604, 0o620, 0o660, 0o666])
+def test_other_access_or_group_write_is_refused(tmp_path: Path, mode: int) -> None:
+    """A key that others can read, or that the group can change, is refused."""
+    path = tmp_path / "k.key"
+    path.write_bytes(b"")
+    path.chmod(mode)
+    with pytest.raises(ValueError, match="group and other"):
+        check_key_file_mode(path)
+
+
+def test_group_read_passes_only_for_our_own_group(tmp_path: Path) -> None:
+    """Kubernetes' root:fsGroup 0440 Secret files pass; another group's read does not."""
+    import os
+
+    path = tmp_path / "k.key"
+    path.write_bytes(b"")
+    path.chmod(0o440)
+    check_key_file_mode(path)  # our group (the test runs as its file's owner)
+    try:
+        os.chown(path, -1, 12345)
+    except PermissionError:
+        pytest.skip("changing a file's group needs root")
+    if 12345 in (os.getegid(), *os.getgroups()):
+        pytest.skip("the test process is in group 12345")
+    with pytest.raises(ValueError, match="group and other"):
+        check_key_file_mode(path)
