@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from certs import cli as ca_cli
-from control_plane import commands, devup
+from control_plane import audit_cli, commands, devup
 from mesh import logs
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca_cli.add_commands(subcommands)
     devup.add_commands(subcommands)
     commands.add_commands(subcommands)
+    audit_cli.add_commands(subcommands)
     return parser
 
 

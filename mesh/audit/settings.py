@@ -1,0 +1,36 @@
+"""AuditSettings: the tuning of an AuditLog (queue bounds, batching, checkpoints, retries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSettings:
+    """Tuning of an AuditLog. Seconds are floats.
+
+    capacity: records held in memory at most (queued plus the batch being written); append
+      raises AuditUnavailable beyond it.
+    headroom: `available` goes False once capacity - headroom records are held (and True
+      again below half that), leaving room for the records of calls already admitted.
+    batch_max: records per write + fsync.
+    checkpoint_every / checkpoint_interval: a checkpoint after that many records or that many
+      seconds since the last one, whichever comes first, and only when records were added.
+    retry_initial / retry_max: backoff between attempts while the log cannot be written.
+    """
+
+    capacity: int = 10_000
+    headroom: int = 1_000
+    batch_max: int = 1_000
+    checkpoint_every: int = 1_000
+    checkpoint_interval: float = 10.0
+    retry_initial: float = 0.05
+    retry_max: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.headroom < self.capacity:
+            raise ValueError("headroom must be between 0 and capacity")
+        if self.batch_max < 1 or self.checkpoint_every < 1:
+            raise ValueError("batch_max and checkpoint_every must be at least 1")
+        if self.checkpoint_interval <= 0 or not 0 < self.retry_initial <= self.retry_max:
+            raise ValueError("checkpoint_interval and the retry delays must be positive")
