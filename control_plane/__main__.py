@@ -33,7 +33,9 @@ async def main(config: Path) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(stop.wait())
+        background = tasks.create_task(plane.background())
+        await stop.wait()
+        background.cancel()
     await plane.stop()
     return 0
 

@@ -6,6 +6,7 @@ bind listeners, report SERVING. Stop: NOT_SERVING, stop accepting, drain, close 
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import grpc
@@ -17,6 +18,7 @@ from control_plane.authz import Authorizer
 from control_plane.ca_service import CertificateAuthority
 from control_plane.config_service import ConfigService
 from control_plane.interceptor import ErrorInterceptor
+from control_plane.leader import Elector, compact_history
 from control_plane.repository import Repository
 from control_plane.settings import Settings
 from control_plane.status_service import StatusService
@@ -47,6 +49,11 @@ class ControlPlane:
     store: EtcdStore
     servers: list[aio.Server]
     health: health.aio.HealthServicer
+    elector: Elector
+
+    async def background(self) -> None:
+        """Once-only work (etcd history compaction), on the elected replica only."""
+        await self.elector.run(lambda: compact_history(self.store))
 
     @classmethod
     async def start(cls, settings: Settings) -> "ControlPlane":
@@ -84,7 +91,8 @@ class ControlPlane:
         await checker.set(HEALTH_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         log.info("control_plane_started", listen=settings.config.listen,
                  join=settings.config.join_listen, config_version=version)
-        return cls(settings, store, servers, checker)
+        elector = Elector(store, f"{settings.config.listen}#{secrets.token_hex(4)}")
+        return cls(settings, store, servers, checker, elector)
 
     async def stop(self, grace: float = 5.0) -> None:
         await self.health.enter_graceful_shutdown()

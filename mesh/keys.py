@@ -56,3 +56,6 @@ def history_prefix(kind: str, org: str, name: str) -> str:
 
 def status_key(spiffe_id: str, instance: str) -> str:
     return f"{STATUS_PREFIX}{spiffe_id.removeprefix('spiffe://')}#{instance}"
+
+# Held (under a lease) by the control-plane replica that runs the once-only background work.
+LEADER_KEY = PREFIX + "leader"
