@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,8 +166,10 @@ class LocalMesh:
             self.cp_listen = f"127.0.0.1:{free_port()}"
             self.cp_join = f"127.0.0.1:{free_port()}"
             serving = write_identity(directory, "serving", issue_workload(self.intermediate, self.control_plane_id))
+            # The config signer outlives workload certificates: sidecars reject config whose
+            # signer has expired, so it is rotated (and everything re-signed) well before.
             signer = write_identity(directory, "signer", issue_workload(
-                self.intermediate, f"spiffe://{self.trust_domain}{SIGNER_PATH}"))
+                self.intermediate, f"spiffe://{self.trust_domain}{SIGNER_PATH}", lifetime=timedelta(days=365)))
             ca_cert, ca_key = write_identity(directory, "intermediate", self.intermediate)
             etcd_cert, etcd_key = self._etcd_client_files(CONTROL_PLANE_USER)
             doc: dict[str, Any] = {

@@ -61,6 +61,7 @@ class ControlPlane:
                           settings.etcd_key_pem)
         repo = Repository(store, settings.signer, settings.signer_chain_pem, settings.roots,
                           settings.trust_domain)
+        await repo.resign("control-plane")
         bundle = signed_pb2.TrustBundle(roots_pem=[settings.bundle_pem])
         version = await repo.put_internal(keys.TRUST_BUNDLE_KEY, bundle, "control-plane")
         authz = Authorizer(settings.bindings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Iterable, Mapping
 
 from cryptography import x509
@@ -110,12 +111,14 @@ class Verifier:
 
 
 def signer_public_key(
-    chain_pem: bytes, roots: list[x509.Certificate], trust_domain: str
+    chain_pem: bytes, roots: list[x509.Certificate], trust_domain: str, check_time: bool = True
 ) -> tuple[str, ec.EllipticCurvePublicKey]:
     """(key_id, public key) of a signer certificate chain that the mesh trust bundle vouches for.
 
     The leaf must chain to one of `roots` and carry the config-signer identity of our trust
-    domain; anything else is ValueRejected.
+    domain; anything else is ValueRejected. Sidecars require it to be valid now. The control
+    plane passes check_time=False when it reads back what an earlier (perhaps expired) signer
+    wrote, so that it can re-sign those values instead of discarding them as tampered.
     """
     from certs.verify import PeerRejected, verify_chain  # certs depends on nothing in mesh
 
@@ -124,8 +127,9 @@ def signer_public_key(
     except ValueError:
         raise ValueRejected("signer certificate cannot be parsed") from None
     leaf, intermediates = chain[0], chain[1:]
+    at = None if check_time else leaf.not_valid_before_utc + timedelta(seconds=1)
     try:
-        verify_chain(leaf, intermediates, roots)
+        verify_chain(leaf, intermediates, roots, now=at)
     except PeerRejected as exc:
         raise ValueRejected(f"signer certificate not trusted: {exc.reason}") from None
     try:

@@ -31,7 +31,10 @@ async def main(config: Path) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with asyncio.TaskGroup() as tasks:
-        tasks.create_task(stop.wait())
+        background = [tasks.create_task(work) for work in sidecar.background()]
+        await stop.wait()
+        for task in background:
+            task.cancel()
     await sidecar.drain()
     return 0
 

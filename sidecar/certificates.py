@@ -69,7 +69,7 @@ class Certificates:
 
     def __init__(self, identity: Identity, on_rotate: Callable[[TlsMaterial], Awaitable[None]] | None = None) -> None:
         self._id = identity
-        self._on_rotate = on_rotate
+        self.on_rotate = on_rotate
         self.tls: TlsMaterial | None = None
         self.last_error = ""
 
@@ -145,8 +145,8 @@ class Certificates:
                 continue
             delay = RETRY_MIN_S
             self.last_error = ""
-            if self._on_rotate is not None:
-                await self._on_rotate(tls)
+            if self.on_rotate is not None:
+                await self.on_rotate(tls)
 
 
 class DynamicServerCredentials:

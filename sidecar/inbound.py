@@ -9,6 +9,8 @@ Layers, top to bottom:
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from grpc import aio
 
 from sidecar.errors import NotReady
@@ -27,6 +29,11 @@ class Inbound:
         self._identities = identities
         self._app = app
         self.ready = False
+        # Set with each applied snapshot: the kinds of this system's own methods.
+        self.method_kinds: Mapping[str, str] = {}
+
+    def method_kind(self, method: str) -> str | None:
+        return self.method_kinds.get(method)
 
     def prepare(self, method: str, context: aio.ServicerContext) -> Leg:
         # 1. identity

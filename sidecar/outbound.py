@@ -27,6 +27,10 @@ class Outbound:
         self._peers = peers
         self.snapshot: Snapshot | None = None
 
+    def method_kind(self, method: str) -> str | None:
+        snapshot = self.snapshot
+        return None if snapshot is None else snapshot.method_kinds.get(method)
+
     def prepare(self, method: str, context: aio.ServicerContext) -> Leg:
         snapshot = self.snapshot
         if snapshot is None:

@@ -11,16 +11,18 @@ import asyncio
 import functools
 import time
 from dataclasses import dataclass
-from typing import AsyncIterator, Protocol, Sequence
+from typing import AsyncIterator, Awaitable, Callable, Protocol, Sequence
 
 import grpc
 import structlog
 from grpc import aio
 
 from sidecar.errors import SidecarError
-from sidecar.forward import forward
+from sidecar.snapshot import SERVER_STREAM, UNARY
+from sidecar.forward import forward_server_stream, forward_stream, forward_unary
 
 _HANDLER_CACHE_LIMIT = 1024
+
 log = structlog.get_logger("sidecar.call")
 
 
@@ -45,27 +47,60 @@ class Side(Protocol):
         """Run this side's layers; raise SidecarError to refuse the call."""
         ...
 
+    def method_kind(self, method: str) -> str | None:
+        """UNARY or SERVER_STREAM when the config knows the method; None relays as a stream."""
+        ...
+
 
 class Proxy(grpc.GenericRpcHandler):
     """Serves any method by handing it to a Side and forwarding what it prepares."""
 
     def __init__(self, side: Side) -> None:
         self._side = side
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._handlers: dict[tuple[str, str | None], grpc.RpcMethodHandler] = {}
         self.in_flight = 0
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         method = handler_call_details.method
-        handler = self._handlers.get(method)
+        kind = self._side.method_kind(method)
+        handler = self._handlers.get((method, kind))
         if handler is None:
-            handler = grpc.stream_stream_rpc_method_handler(functools.partial(self._handle, method))
+            if kind == UNARY:
+                handler = grpc.unary_unary_rpc_method_handler(functools.partial(self._unary, method))
+            elif kind == SERVER_STREAM:
+                handler = grpc.unary_stream_rpc_method_handler(functools.partial(self._server_stream, method))
+            else:
+                handler = grpc.stream_stream_rpc_method_handler(functools.partial(self._stream, method))
             if len(self._handlers) < _HANDLER_CACHE_LIMIT:
-                self._handlers[method] = handler
+                self._handlers[(method, kind)] = handler
         return handler
 
-    async def _handle(
-        self, method: str, requests: AsyncIterator[bytes], context: aio.ServicerContext
-    ) -> None:
+    async def _stream(self, method: str, requests: AsyncIterator[bytes], context: aio.ServicerContext) -> None:
+        async def relay(leg: Leg, unreachable: str) -> grpc.StatusCode:
+            return await forward_stream(leg.channel, method, requests, context, leg.metadata,
+                                        leg.timeout, unreachable)
+        await self._run(method, context, relay)
+
+    async def _server_stream(self, method: str, request: bytes, context: aio.ServicerContext) -> None:
+        async def relay(leg: Leg, unreachable: str) -> grpc.StatusCode:
+            return await forward_server_stream(leg.channel, method, request, context, leg.metadata,
+                                               leg.timeout, unreachable)
+        await self._run(method, context, relay)
+
+    async def _unary(self, method: str, request: bytes, context: aio.ServicerContext) -> bytes | None:
+        response: bytes | None = None
+
+        async def relay(leg: Leg, unreachable: str) -> grpc.StatusCode:
+            nonlocal response
+            code, response = await forward_unary(leg.channel, method, request, context, leg.metadata,
+                                                 leg.timeout, unreachable)
+            return code
+        await self._run(method, context, relay)
+        return response
+
+    async def _run(self, method: str, context: aio.ServicerContext,
+                   relay: Callable[[Leg, str], Awaitable[grpc.StatusCode]]) -> None:
+        """Prepare the upstream leg, relay, and log one line, whatever happens."""
         started = time.perf_counter()
         side = self._side
         self.in_flight += 1
@@ -78,8 +113,7 @@ class Proxy(grpc.GenericRpcHandler):
                 code, reason = refusal.code, refusal.reason
                 await context.abort(code, f"{side.decider}: {reason}")
             exchange_id, peer = leg.exchange_id, leg.peer
-            code = await forward(leg.channel, method, requests, context, leg.metadata,
-                                 leg.timeout, f"{side.decider}: upstream unreachable")
+            code = await relay(leg, f"{side.decider}: upstream unreachable")
         except asyncio.CancelledError:
             code = grpc.StatusCode.CANCELLED
             raise

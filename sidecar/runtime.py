@@ -1,6 +1,9 @@
 """The sidecar process: listeners, health, and the ordered shutdown.
 
-Start: load certificates and config, bind the listeners, then report SERVING.
+Start: load certificates and config, bind the listeners, then report SERVING. With an etcd
+config source the sidecar starts with the last-known-good config (or none: NOT_SERVING, every
+call denied) and its ConfigClient (`Sidecar.config`, run by the caller's TaskGroup) drives
+readiness from then on.
 Stop (SIGTERM): NOT_SERVING → stop accepting → drain in-flight calls up to the grace period
 → close upstream channels → exit.
 """
@@ -8,28 +11,51 @@ Stop (SIGTERM): NOT_SERVING → stop accepting → drain in-flight calls up to t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
 from dataclasses import dataclass
 
 import structlog
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from certs.bundle import check_key_file_mode
+from certs.bundle import check_key_file_mode, load_bundle
 from certs.spiffe_id import InvalidSpiffeId, parse_spiffe_id
 from certs.verify import PeerRejected, identity_from_pem
+from sidecar.certificates import Certificates, DynamicServerCredentials, Identity, not_after
 from sidecar.channels import PeerChannels, TlsMaterial, app_channel, base_options
+from sidecar.reporter import Report, Reporter
+from sidecar.config_client import ApplyHook, ConfigClient, etcd_store
 from sidecar.errors import ConfigError
 from sidecar.identity import PeerIdentities
 from sidecar.inbound import Inbound
+from sidecar.lkg import LastKnownGood
 from sidecar.outbound import Outbound
 from sidecar.proxy import Proxy
 from sidecar.settings import Settings
-from sidecar.snapshot import from_static_routes
+from sidecar.snapshot import Snapshot, from_static_routes
 
 import grpc
 
 HEALTH_SERVICE = "tsunagi.sidecar"
 log = structlog.get_logger("sidecar")
+
+
+def identity_of(settings: Settings) -> Identity:
+    return Identity(settings.spiffe_id, settings.cert_file, settings.key_file, settings.bundle_file,
+                    settings.control_plane, settings.control_plane_id, settings.join_address,
+                    settings.join_token_file)
+
+
+async def obtain_tls(settings: Settings, certificates: Certificates) -> TlsMaterial:
+    """The certificate on disk, or (when there is none and join is configured) a new one."""
+    if not settings.cert_file.exists() and settings.join_address is not None:
+        try:
+            await certificates.join()
+        except (grpc.RpcError, OSError, RuntimeError) as exc:
+            detail = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)  # type: ignore[attr-defined]
+            raise ConfigError([f"join: {detail}"]) from None
+    return load_tls(settings)
 
 
 def load_tls(settings: Settings) -> TlsMaterial:
@@ -70,6 +96,45 @@ class Sidecar:
     outbound: Outbound | None
     inbound: Inbound | None
     proxies: list[Proxy]
+    identities: PeerIdentities | None = None
+    # Present when the config comes from etcd; its run() belongs to the caller's TaskGroup.
+    config: ConfigClient | None = None
+    certificates: Certificates | None = None
+    server_tls: DynamicServerCredentials | None = None
+    reporter: Reporter | None = None
+    tls: TlsMaterial | None = None
+    local_bundle_pem: bytes = b""
+
+    def background(self) -> list[Coroutine[Any, Any, None]]:
+        """The long-lived work this sidecar needs, for the caller's TaskGroup."""
+        work: list[Coroutine[Any, Any, None]] = []
+        if self.config is not None:
+            work.append(self.config.run())
+        if self.certificates is not None:
+            work.append(self.certificates.run())
+        if self.reporter is not None:
+            work.append(self.reporter.run())
+        return work
+
+    async def rotate(self, tls: TlsMaterial) -> None:
+        """New certificate or trust roots: new handshakes use them; open calls finish."""
+        self.tls = tls
+        if self.server_tls is not None:
+            self.server_tls.update(tls)
+        await self.peers.rotate(tls, self.settings.drain_seconds)
+        if self.reporter is not None:
+            self.reporter.poke()
+        log.info("tls_rotated", identity=self.settings.spiffe_id)
+
+    def report(self) -> Report:
+        status = self.config.status() if self.config is not None else None
+        errors = [e for e in ((status.last_error if status else ""),
+                              (self.certificates.last_error if self.certificates else "")) if e]
+        expiry = not_after(self.tls.chain_pem).timestamp() if self.tls else 0.0
+        return Report(applied_version=status.version if status else 0,
+                      config_hash=status.config_hash if status else "",
+                      last_error="; ".join(errors), source=status.source if status else "static",
+                      certificate_expiry=expiry)
 
     @classmethod
     async def start(cls, settings: Settings) -> "Sidecar":
@@ -78,7 +143,11 @@ class Sidecar:
             trust_domain = parse_spiffe_id(settings.spiffe_id).trust_domain
         except InvalidSpiffeId as exc:
             raise ConfigError([f"identity.spiffeId: {exc}"]) from None
-        tls = load_tls(settings)
+        certificates = Certificates(identity_of(settings))
+        tls = await obtain_tls(settings, certificates)
+        certificates.tls = tls
+        # Everything that can refuse the config is checked before anything is bound.
+        make_config = _config_source(settings) if settings.etcd is not None else None
         options = base_options(settings.max_message_bytes)
         checker = health.aio.HealthServicer()
         admin = aio.server(options=options)
@@ -91,7 +160,9 @@ class Sidecar:
         proxies: list[Proxy] = []
         outbound = inbound = None
         app = None
-        snapshot = from_static_routes(list(settings.config.routes))
+        # From etcd: nothing until a verified config is applied (every call is denied).
+        snapshot = None if settings.etcd is not None else from_static_routes(list(settings.config.routes))
+        identities = None
         if settings.outbound is not None:
             outbound = Outbound(settings.spiffe_id, peers)
             outbound.snapshot = snapshot
@@ -102,8 +173,9 @@ class Sidecar:
             servers.append(server)
         if settings.inbound is not None and settings.upstream is not None:
             app = app_channel(settings.upstream, settings.max_message_bytes)
-            inbound = Inbound(settings.spiffe_id, PeerIdentities(trust_domain), app)
-            inbound.ready = True
+            identities = PeerIdentities(trust_domain)
+            inbound = Inbound(settings.spiffe_id, identities, app)
+            inbound.ready = snapshot is not None
             proxies.append(Proxy(inbound))
             age_ms = int(settings.max_connection_age_seconds * 1000)
             server = aio.server(options=[
@@ -114,21 +186,62 @@ class Sidecar:
                 ("grpc.max_connection_age_grace_ms", int(settings.drain_seconds * 1000)),
             ])
             server.add_generic_rpc_handlers([proxies[-1]])
-            credentials = grpc.ssl_server_credentials(
-                [(tls.key_pem, tls.chain_pem)],
-                root_certificates=tls.bundle_pem,
-                require_client_auth=True,
-            )
-            _bind(server, settings.inbound, credentials)
+            server_tls = DynamicServerCredentials(tls)
+            _bind(server, settings.inbound, server_tls.credentials)
             servers.append(server)
+        if settings.health is not None:
+            # kubelet probes: health and nothing else, so it may listen off loopback.
+            probe = aio.server(options=options)
+            health_pb2_grpc.add_HealthServicer_to_server(checker, probe)
+            _bind(probe, settings.health, None)
+            servers.append(probe)
+        sidecar = cls(settings, checker, servers, admin, peers, app, outbound, inbound, proxies,
+                      identities)
+        sidecar.tls, sidecar.local_bundle_pem = tls, tls.bundle_pem
+        sidecar.server_tls = server_tls if inbound is not None else None
+        if settings.control_plane is not None:
+            sidecar.certificates = certificates
+            certificates.on_rotate = sidecar.rotate
+            sidecar.reporter = Reporter(settings.control_plane, settings.control_plane_id,
+                                        sidecar.report, lambda: sidecar.tls)  # type: ignore[arg-type,return-value]
+        if make_config is not None:
+            sidecar.config = make_config(sidecar.apply_config)
         await admin.start()
         for server in servers:
             await server.start()
-        for name in ("", HEALTH_SERVICE):
-            await checker.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if sidecar.config is not None:
+            await sidecar.config.restore()
+            revision = sidecar.config.status().revision
+        else:
+            await sidecar._set_serving()
+            revision = snapshot.revision if snapshot is not None else 0
         log.info("sidecar_started", identity=settings.spiffe_id, outbound=settings.outbound,
-                 inbound=settings.inbound, admin=settings.admin, revision=snapshot.revision)
-        return cls(settings, checker, servers, admin, peers, app, outbound, inbound, proxies)
+                 inbound=settings.inbound, admin=settings.admin,
+                 config="etcd" if settings.etcd is not None else "static", revision=revision)
+        return sidecar
+
+    async def apply_config(self, snapshot: Snapshot) -> None:
+        """Swap in a verified snapshot: one assignment per reader, then SERVING."""
+        if self.outbound is not None:
+            self.outbound.snapshot = snapshot
+        if self.identities is not None:
+            self.identities.denied = snapshot.denied
+        if self.inbound is not None:
+            self.inbound.method_kinds = snapshot.method_kinds
+            self.inbound.ready = True
+        await self._set_serving()
+        if self.tls is not None:
+            bundle = self.local_bundle_pem + b"".join(snapshot.trust_roots_pem)
+            if bundle != self.tls.bundle_pem:  # the distributed trust bundle changed
+                await self.rotate(TlsMaterial(self.tls.chain_pem, self.tls.key_pem, bundle))
+        if self.reporter is not None:
+            self.reporter.poke()
+
+    async def _set_serving(self) -> None:
+        # After enter_graceful_shutdown the servicer ignores this, so a late apply cannot
+        # undo NOT_SERVING during drain.
+        for name in ("", HEALTH_SERVICE):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     async def drain(self) -> None:
         """Ordered shutdown: NOT_SERVING, stop accepting, drain, close, exit."""
@@ -136,11 +249,34 @@ class Sidecar:
         in_flight = sum(p.in_flight for p in self.proxies)
         log.info("sidecar_draining", in_flight=in_flight, grace_s=self.settings.drain_seconds)
         await asyncio.gather(*(s.stop(self.settings.drain_seconds) for s in self.servers))
+        if self.config is not None:
+            await self.config.close()
         await self.peers.close()
         if self.app is not None:
             await self.app.close()
         await self.admin.stop(None)
         log.info("sidecar_stopped", identity=self.settings.spiffe_id)
+
+
+def _config_source(settings: Settings) -> Callable[[ApplyHook], ConfigClient]:
+    """Check an etcd config source and return how to make its ConfigClient. The state
+    directory is created (0700) if missing."""
+    assert settings.etcd is not None and settings.state_dir is not None
+    try:
+        settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError([f"stateDir: {exc}"]) from None
+    try:
+        local_roots = load_bundle(settings.bundle_file)
+    except (OSError, ValueError) as exc:
+        raise ConfigError([f"identity.bundleFile: {exc}"]) from None
+    store = etcd_store(settings.etcd)
+    lkg = LastKnownGood(settings.state_dir)
+
+    def make(on_apply: ApplyHook) -> ConfigClient:
+        return ConfigClient(store, lkg, local_roots, settings.spiffe_id, on_apply)
+
+    return make
 
 
 def _bind(server: aio.Server, address: str, credentials: grpc.ServerCredentials | None) -> None:

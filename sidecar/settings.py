@@ -18,6 +18,16 @@ DEFAULT_MAX_CONNECTION_AGE_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
+class EtcdSettings:
+    """Where the signed config is read from, and the read-only client identity to read it."""
+
+    endpoints: tuple[str, ...]
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the sidecar needs to start, resolved and validated."""
 
@@ -33,6 +43,17 @@ class Settings:
     max_message_bytes: int
     drain_seconds: float
     max_connection_age_seconds: float
+    # With etcd the routes come from the signed config; without, from `config.routes`.
+    etcd: EtcdSettings | None = None
+    state_dir: Path | None = None
+    # The control plane's API (status reports, certificate renewal) and its pinned identity.
+    control_plane: str | None = None
+    control_plane_id: str = ""
+    # First certificate with a one-time token, when cert_file does not exist yet.
+    join_address: str | None = None
+    join_token_file: Path | None = None
+    # Health-only listener for kubelet probes (may be off loopback: it says SERVING or not).
+    health: str | None = None
 
 
 def is_local_address(address: str) -> bool:
@@ -117,6 +138,14 @@ def to_settings(config: pb.SidecarConfig, base: Path = Path(".")) -> Settings:
             problems.append(f"{where}.endpoint: {route.endpoint!r} must be HOST:PORT")
         if not route.identity.startswith("spiffe://"):
             problems.append(f"{where}.identity: must be a SPIFFE ID")
+    etcd = _etcd_settings(config, base, problems)
+    if config.HasField("join"):
+        if not is_host_port(config.join.address):
+            problems.append(f"join.address: {config.join.address!r} must be HOST:PORT")
+        if not config.join.token_file:
+            problems.append("join.tokenFile: required")
+    if config.HasField("health") and not is_host_port(config.health.address):
+        problems.append(f"health.address: {config.health.address!r} must be HOST:PORT")
     max_age = _seconds(config.max_connection_age, DEFAULT_MAX_CONNECTION_AGE_SECONDS)
     if max_age < 1:
         problems.append("maxConnectionAge: must be at least 1s")
@@ -135,6 +164,47 @@ def to_settings(config: pb.SidecarConfig, base: Path = Path(".")) -> Settings:
         max_message_bytes=config.max_message_bytes or DEFAULT_MAX_MESSAGE_BYTES,
         drain_seconds=_seconds(config.drain_timeout, DEFAULT_DRAIN_SECONDS),
         max_connection_age_seconds=max_age,
+        etcd=etcd,
+        state_dir=base / config.state_dir if config.state_dir else None,
+        control_plane=config.control_plane.address or None,
+        control_plane_id=config.control_plane.identity or _control_plane_id(ident.spiffe_id),
+        join_address=config.join.address or None,
+        join_token_file=base / config.join.token_file if config.join.token_file else None,
+        health=config.health.address or None,
+    )
+
+
+def _control_plane_id(spiffe_id: str) -> str:
+    """spiffe://<our trust domain>/mesh/control-plane."""
+    rest = spiffe_id.removeprefix("spiffe://")
+    return f"spiffe://{rest.split('/', 1)[0]}/mesh/control-plane"
+
+
+def _etcd_settings(config: pb.SidecarConfig, base: Path, problems: list[str]) -> EtcdSettings | None:
+    """Check the etcd source (appending to `problems`); None when routes are static."""
+    if config.control_plane.address and not is_host_port(config.control_plane.address):
+        problems.append(f"controlPlane.address: {config.control_plane.address!r} must be HOST:PORT")
+    if not config.HasField("etcd"):
+        return None
+    etcd = config.etcd
+    if not etcd.endpoints:
+        problems.append("etcd.endpoints: at least one is required")
+    for i, endpoint in enumerate(etcd.endpoints):
+        rest = endpoint.removeprefix("https://")
+        if "/" in rest or not is_host_port(rest):
+            problems.append(f"etcd.endpoints[{i}]: {endpoint!r} must be HOST:PORT (TLS only)")
+    for field in ("cert_file", "key_file", "ca_file"):
+        if not getattr(etcd, field):
+            problems.append(f"etcd.{_camel(field)}: required")
+    if not config.state_dir:
+        problems.append("stateDir: required with etcd (the last-known-good config lives there)")
+    if config.routes:
+        problems.append("routes: must be empty with etcd (routes come from the signed config)")
+    return EtcdSettings(
+        endpoints=tuple(etcd.endpoints),
+        cert_file=base / etcd.cert_file,
+        key_file=base / etcd.key_file,
+        ca_file=base / etcd.ca_file,
     )
 
 

@@ -1,7 +1,8 @@
 """The sidecar's config snapshot: an immutable route table that readers hold by reference.
 
-The snapshot is built from the local --config file today and from etcd later; both produce
-the same value, and swapping it in is one reference assignment (no locks on the call path).
+The snapshot is built from the local --config file (static routes) or compiled from the signed
+config in etcd (sidecar/compile.py); swapping it in is one reference assignment (no locks on
+the call path).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Mapping
 from mesh.v1 import sidecar_config_pb2 as pb
 
 ANY_SERVICE = "*"
+# Method kinds the config can tell (client-streaming and bidi need no name: they are relayed
+# as streams like any method the config does not describe).
+UNARY = "unary"
+SERVER_STREAM = "server_stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +31,26 @@ class Upstream:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One consistent view of the config. `revision` only ever increases."""
+    """One consistent view of the config. `revision` only ever increases.
+
+    From etcd: `revision` is the etcd revision it was read at, `version` the mesh config
+    version of its ConfigHead and `config_hash` the head digest (hex); `versions` holds each
+    signed key's version, so no key can later go back to an older value. Static snapshots
+    leave these at their defaults.
+    """
 
     routes: Mapping[str, Upstream] = field(default_factory=lambda: MappingProxyType({}))
     revision: int = 0
+    version: int = 0
+    config_hash: str = ""
+    # SPIFFE IDs on the DenyList: refused on the inbound listener.
+    denied: frozenset[str] = frozenset()
+    # PEM roots of the distributed TrustBundle (empty when the config has none).
+    trust_roots_pem: tuple[bytes, ...] = ()
+    versions: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # "/pkg.Svc/M" → "unary" | "server_stream" for methods the config's descriptors define
+    # (client-streaming and bidi are absent: they take the stream relay anyway).
+    method_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def route(self, service: str) -> Upstream | None:
         """The upstream for a gRPC service name: the exact entry, else the "*" entry."""

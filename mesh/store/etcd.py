@@ -43,6 +43,10 @@ _MAX_RECEIVE_BYTES = 256 * 1024 * 1024
 # etcd's default --grpc-keepalive-min-time is 5 s; below that it would drop us.
 _KEEPALIVE_MS = 10_000
 _KEEPALIVE_TIMEOUT_MS = 5_000
+# gRPC's reconnect backoff grows to 120 s by default, so after a long etcd outage a client
+# would stay away for up to two minutes once etcd is back. Cap it near the callers' own
+# retry backoff instead.
+_MAX_RECONNECT_BACKOFF_MS = 2_000
 
 
 class EtcdStore:
@@ -69,6 +73,8 @@ class EtcdStore:
             ("grpc.keepalive_time_ms", _KEEPALIVE_MS),
             ("grpc.keepalive_timeout_ms", _KEEPALIVE_TIMEOUT_MS),
             ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", _MAX_RECONNECT_BACKOFF_MS),
             # etcd is reached directly; an https_proxy meant for the outside must not apply.
             ("grpc.enable_http_proxy", 0),
         ]

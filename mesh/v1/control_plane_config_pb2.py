@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from mesh.v1 import sidecar_config_pb2 as mesh_dot_v1_dot_sidecar__config__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mesh/v1/control_plane_config.proto\x12\x07mesh.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmesh/v1/sidecar_config.proto\"\xfb\x02\n\x12\x43ontrolPlaneConfig\x12\x14\n\x0ctrust_domain\x18\x01 \x01(\t\x12\x0e\n\x06listen\x18\x02 \x01(\t\x12\x13\n\x0bjoin_listen\x18\x03 \x01(\t\x12\r\n\x05\x61\x64min\x18\x04 \x01(\t\x12+\n\x08identity\x18\x05 \x01(\x0b\x32\x19.mesh.v1.WorkloadIdentity\x12\x1c\n\x02\x63\x61\x18\x06 \x01(\x0b\x32\x10.mesh.v1.KeyPair\x12 \n\x06signer\x18\x07 \x01(\x0b\x32\x10.mesh.v1.KeyPair\x12!\n\x04\x65tcd\x18\x08 \x01(\x0b\x32\x13.mesh.v1.EtcdSource\x12+\n\toperators\x18\t \x03(\x0b\x32\x18.mesh.v1.OperatorBinding\x12/\n\x0cworkload_ttl\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nstatus_ttl\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\".\n\x07KeyPair\x12\x11\n\tcert_file\x18\x01 \x01(\t\x12\x10\n\x08key_file\x18\x02 \x01(\t\">\n\x0fOperatorBinding\x12\x10\n\x08identity\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0b\n\x03org\x18\x03 \x01(\t\"S\n\rMeshctlConfig\x12\x17\n\x0f\x63urrent_context\x18\x01 \x01(\t\x12)\n\x08\x63ontexts\x18\x02 \x03(\x0b\x32\x17.mesh.v1.MeshctlContext\"\x81\x01\n\x0eMeshctlContext\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06server\x18\x02 \x01(\t\x12\x17\n\x0fserver_identity\x18\x03 \x01(\t\x12\x11\n\tcert_file\x18\x04 \x01(\t\x12\x10\n\x08key_file\x18\x05 \x01(\t\x12\x13\n\x0b\x62undle_file\x18\x06 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"mesh/v1/control_plane_config.proto\x12\x07mesh.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cmesh/v1/sidecar_config.proto\"\x8b\x03\n\x12\x43ontrolPlaneConfig\x12\x14\n\x0ctrust_domain\x18\x01 \x01(\t\x12\x0e\n\x06listen\x18\x02 \x01(\t\x12\x13\n\x0bjoin_listen\x18\x03 \x01(\t\x12\r\n\x05\x61\x64min\x18\x04 \x01(\t\x12+\n\x08identity\x18\x05 \x01(\x0b\x32\x19.mesh.v1.WorkloadIdentity\x12\x1c\n\x02\x63\x61\x18\x06 \x01(\x0b\x32\x10.mesh.v1.KeyPair\x12 \n\x06signer\x18\x07 \x01(\x0b\x32\x10.mesh.v1.KeyPair\x12!\n\x04\x65tcd\x18\x08 \x01(\x0b\x32\x13.mesh.v1.EtcdSource\x12+\n\toperators\x18\t \x03(\x0b\x32\x18.mesh.v1.OperatorBinding\x12/\n\x0cworkload_ttl\x18\n \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\nstatus_ttl\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06health\x18\x0c \x01(\t\".\n\x07KeyPair\x12\x11\n\tcert_file\x18\x01 \x01(\t\x12\x10\n\x08key_file\x18\x02 \x01(\t\">\n\x0fOperatorBinding\x12\x10\n\x08identity\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0b\n\x03org\x18\x03 \x01(\t\"S\n\rMeshctlConfig\x12\x17\n\x0f\x63urrent_context\x18\x01 \x01(\t\x12)\n\x08\x63ontexts\x18\x02 \x03(\x0b\x32\x17.mesh.v1.MeshctlContext\"\x81\x01\n\x0eMeshctlContext\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06server\x18\x02 \x01(\t\x12\x17\n\x0fserver_identity\x18\x03 \x01(\t\x12\x11\n\tcert_file\x18\x04 \x01(\t\x12\x10\n\x08key_file\x18\x05 \x01(\t\x12\x13\n\x0b\x62undle_file\x18\x06 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mesh.v1.control_plane_confi
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONTROLPLANECONFIG']._serialized_start=110
-  _globals['_CONTROLPLANECONFIG']._serialized_end=489
-  _globals['_KEYPAIR']._serialized_start=491
-  _globals['_KEYPAIR']._serialized_end=537
-  _globals['_OPERATORBINDING']._serialized_start=539
-  _globals['_OPERATORBINDING']._serialized_end=601
-  _globals['_MESHCTLCONFIG']._serialized_start=603
-  _globals['_MESHCTLCONFIG']._serialized_end=686
-  _globals['_MESHCTLCONTEXT']._serialized_start=689
-  _globals['_MESHCTLCONTEXT']._serialized_end=818
+  _globals['_CONTROLPLANECONFIG']._serialized_end=505
+  _globals['_KEYPAIR']._serialized_start=507
+  _globals['_KEYPAIR']._serialized_end=553
+  _globals['_OPERATORBINDING']._serialized_start=555
+  _globals['_OPERATORBINDING']._serialized_end=617
+  _globals['_MESHCTLCONFIG']._serialized_start=619
+  _globals['_MESHCTLCONFIG']._serialized_end=702
+  _globals['_MESHCTLCONTEXT']._serialized_start=705
+  _globals['_MESHCTLCONTEXT']._serialized_end=834
 # @@protoc_insertion_point(module_scope)

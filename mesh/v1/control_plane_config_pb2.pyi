@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ControlPlaneConfig(_message.Message):
-    __slots__ = ("trust_domain", "listen", "join_listen", "admin", "identity", "ca", "signer", "etcd", "operators", "workload_ttl", "status_ttl")
+    __slots__ = ("trust_domain", "listen", "join_listen", "admin", "identity", "ca", "signer", "etcd", "operators", "workload_ttl", "status_ttl", "health")
     TRUST_DOMAIN_FIELD_NUMBER: _ClassVar[int]
     LISTEN_FIELD_NUMBER: _ClassVar[int]
     JOIN_LISTEN_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class ControlPlaneConfig(_message.Message):
     OPERATORS_FIELD_NUMBER: _ClassVar[int]
     WORKLOAD_TTL_FIELD_NUMBER: _ClassVar[int]
     STATUS_TTL_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
     trust_domain: str
     listen: str
     join_listen: str
@@ -34,7 +35,8 @@ class ControlPlaneConfig(_message.Message):
     operators: _containers.RepeatedCompositeFieldContainer[OperatorBinding]
     workload_ttl: _duration_pb2.Duration
     status_ttl: _duration_pb2.Duration
-    def __init__(self, trust_domain: _Optional[str] = ..., listen: _Optional[str] = ..., join_listen: _Optional[str] = ..., admin: _Optional[str] = ..., identity: _Optional[_Union[_sidecar_config_pb2.WorkloadIdentity, _Mapping]] = ..., ca: _Optional[_Union[KeyPair, _Mapping]] = ..., signer: _Optional[_Union[KeyPair, _Mapping]] = ..., etcd: _Optional[_Union[_sidecar_config_pb2.EtcdSource, _Mapping]] = ..., operators: _Optional[_Iterable[_Union[OperatorBinding, _Mapping]]] = ..., workload_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., status_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    health: str
+    def __init__(self, trust_domain: _Optional[str] = ..., listen: _Optional[str] = ..., join_listen: _Optional[str] = ..., admin: _Optional[str] = ..., identity: _Optional[_Union[_sidecar_config_pb2.WorkloadIdentity, _Mapping]] = ..., ca: _Optional[_Union[KeyPair, _Mapping]] = ..., signer: _Optional[_Union[KeyPair, _Mapping]] = ..., etcd: _Optional[_Union[_sidecar_config_pb2.EtcdSource, _Mapping]] = ..., operators: _Optional[_Iterable[_Union[OperatorBinding, _Mapping]]] = ..., workload_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., status_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., health: _Optional[str] = ...) -> None: ...
 
 class KeyPair(_message.Message):
     __slots__ = ("cert_file", "key_file")

@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SidecarConfig(_message.Message):
-    __slots__ = ("identity", "outbound", "inbound", "admin", "routes", "max_message_bytes", "drain_timeout", "max_connection_age", "etcd", "control_plane", "state_dir", "join")
+    __slots__ = ("identity", "outbound", "inbound", "admin", "routes", "max_message_bytes", "drain_timeout", "max_connection_age", "etcd", "control_plane", "state_dir", "join", "health")
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     OUTBOUND_FIELD_NUMBER: _ClassVar[int]
     INBOUND_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class SidecarConfig(_message.Message):
     CONTROL_PLANE_FIELD_NUMBER: _ClassVar[int]
     STATE_DIR_FIELD_NUMBER: _ClassVar[int]
     JOIN_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
     identity: WorkloadIdentity
     outbound: Listener
     inbound: InboundListener
@@ -35,7 +36,8 @@ class SidecarConfig(_message.Message):
     control_plane: ControlPlaneEndpoint
     state_dir: str
     join: JoinConfig
-    def __init__(self, identity: _Optional[_Union[WorkloadIdentity, _Mapping]] = ..., outbound: _Optional[_Union[Listener, _Mapping]] = ..., inbound: _Optional[_Union[InboundListener, _Mapping]] = ..., admin: _Optional[_Union[Listener, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[StaticRoute, _Mapping]]] = ..., max_message_bytes: _Optional[int] = ..., drain_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_connection_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., etcd: _Optional[_Union[EtcdSource, _Mapping]] = ..., control_plane: _Optional[_Union[ControlPlaneEndpoint, _Mapping]] = ..., state_dir: _Optional[str] = ..., join: _Optional[_Union[JoinConfig, _Mapping]] = ...) -> None: ...
+    health: Listener
+    def __init__(self, identity: _Optional[_Union[WorkloadIdentity, _Mapping]] = ..., outbound: _Optional[_Union[Listener, _Mapping]] = ..., inbound: _Optional[_Union[InboundListener, _Mapping]] = ..., admin: _Optional[_Union[Listener, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[StaticRoute, _Mapping]]] = ..., max_message_bytes: _Optional[int] = ..., drain_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_connection_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., etcd: _Optional[_Union[EtcdSource, _Mapping]] = ..., control_plane: _Optional[_Union[ControlPlaneEndpoint, _Mapping]] = ..., state_dir: _Optional[str] = ..., join: _Optional[_Union[JoinConfig, _Mapping]] = ..., health: _Optional[_Union[Listener, _Mapping]] = ...) -> None: ...
 
 class JoinConfig(_message.Message):
     __slots__ = ("address", "token_file")
