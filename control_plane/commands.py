@@ -1,7 +1,7 @@
 """meshctl's operator verbs, with kubectl habits. Thin: the server validates everything.
 
 apply -f FILE|DIR|-   get KIND [NAME] -o yaml|json|wide   describe   delete   diff (0/1/>1)
-history   rollback   status   join-token
+history   rollback   status   join-token   check (0 allowed / 1 denied / >1 error)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import yaml
 
 from control_plane.client import TIMEOUT_S, ClientError, Connection, connect, error_lines
 from mesh.resources import KINDS, lookup_kind
+from mesh.v1 import access_policy_pb2
 from mesh.v1 import control_plane_pb2 as api
 
 ACTIONS = {api.APPLY_ACTION_CREATED: "created", api.APPLY_ACTION_CONFIGURED: "configured",
@@ -69,19 +70,27 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     p = verb("join-token", run_join_token, "mint a one-time join token for a system identity")
     p.add_argument("spiffe_id")
     p.add_argument("--ttl", default="1h")
+    p = verb("check", run_check, "explain the access decision for a call against the live config "
+                                 "(exit 0: allowed, 1: denied, >1: error)")
+    p.add_argument("--caller", required=True, help="the caller's workload SPIFFE ID")
+    p.add_argument("--method", required=True, help="the exact method path /package.Service/Method")
+    p.add_argument("--purpose", default="", help="the purpose the call states (default: none)")
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text")
 
 
 def _run(func: Callable[[argparse.Namespace, Connection], int], args: argparse.Namespace) -> int:
+    # diff and check use exit 1 for an answer ("changes", "denied"), so their errors are 2.
+    error_code = 2 if args.command in ("diff", "check") else 1
     try:
         connection = connect(args.meshconfig, args.context)
     except ClientError as exc:
-        return _fail(exc.lines, 1)
+        return _fail(exc.lines, error_code)
     try:
         return func(args, connection)
     except grpc.RpcError as err:
-        return _fail(error_lines(err), 2 if args.command == "diff" else 1)
+        return _fail(error_lines(err), error_code)
     except ClientError as exc:
-        return _fail(exc.lines, 2 if args.command == "diff" else 1)
+        return _fail(exc.lines, error_code)
     finally:
         connection.close()
 
@@ -96,7 +105,7 @@ def read_documents(names: list[str]) -> list[api.Document]:
     documents = []
     for name in names:
         if name == "-":
-            documents.append(api.Document(source="-", text=sys.stdin.read()))
+            documents.append(api.Document(source="stdin", text=sys.stdin.read()))
             continue
         path = Path(name)
         files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")) if path.is_dir() else [path]
@@ -270,3 +279,35 @@ def run_join_token(args: argparse.Namespace, c: Connection) -> int:
     response = c.ca.CreateJoinToken(request, timeout=TIMEOUT_S)
     print(response.token)
     return 0
+
+
+def run_check(args: argparse.Namespace, c: Connection) -> int:
+    """Exit 0 when the call would be allowed, 1 when denied."""
+    from google.protobuf import json_format
+
+    response = c.config.Check(api.CheckRequest(caller=args.caller, method=args.method, purpose=args.purpose),
+                              timeout=TIMEOUT_S)
+    if args.output == "json":
+        print(json_format.MessageToJson(response, ensure_ascii=False, always_print_fields_with_no_presence=True))
+        return 0 if response.allowed else 1
+    verdict = "allowed" if response.allowed else f"denied: {response.reason}"
+    if response.detail:
+        verdict += f" ({response.detail})"
+    rule = (f"{response.policy_org}/{response.policy} rule {response.rule}" if response.rule
+            else "none (default deny)")
+    fields = "-"
+    rate = "-"
+    if response.allowed:
+        fields = "all"
+        if response.HasField("field_grant"):
+            mode = "REMOVE" if response.field_grant.mode == access_policy_pb2.FIELD_GRANT_MODE_REMOVE else "MASK"
+            fields = f"{', '.join(response.field_grant.fields)} (others: {mode})"
+        rate = "unlimited"
+        if response.HasField("rate_limit"):
+            rate = (f"{response.rate_limit.requests_per_second:g}/s, burst {response.rate_limit.burst}, "
+                    "per caller")
+    _table([("decision:", verdict), ("caller:", args.caller), ("method:", args.method),
+            ("purpose:", args.purpose or "(none)"), ("provider:", response.provider or "(unknown)"),
+            ("policy:", rule), ("fields:", fields), ("rate limit:", rate),
+            ("config version:", str(response.config_version))])
+    return 0 if response.allowed else 1

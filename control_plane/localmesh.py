@@ -205,6 +205,62 @@ class LocalMesh:
             env={**os.environ, "GRPC_VERBOSITY": "ERROR"},
         )
 
+    def apply(self, operator: str, yaml_text: str) -> str:
+        """meshctl apply as `operator`; returns its output, raises with stderr on failure."""
+        result = self.meshctl(operator, "apply", "-f", "-", input=yaml_text)
+        if result.returncode != 0:
+            raise RuntimeError(f"apply failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def join_token(self, operator: str, spiffe_id: str) -> str:
+        """A one-time join token for `spiffe_id`, minted through the API."""
+        from control_plane.client import connect
+        from mesh.v1 import control_plane_pb2 as api
+
+        connection = connect(self.operators[operator], None)
+        try:
+            request = api.CreateJoinTokenRequest(spiffe_id=spiffe_id)
+            request.ttl.FromSeconds(600)
+            return connection.ca.CreateJoinToken(request, timeout=10).token
+        finally:
+            connection.close()
+
+    def add_sidecar(self, name: str, spiffe_id: str, *, operator: str, outbound: str | None = None,
+                    inbound: str | None = None, upstream: str | None = None,
+                    extra: dict[str, Any] | None = None, start: bool = True) -> Process:
+        """A sidecar that joins with a one-time token and takes its config from etcd."""
+        directory = self.workdir / "sidecars" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        token_file = directory / "join-token"
+        token_file.write_text(self.join_token(operator, spiffe_id), encoding="utf-8")
+        token_file.chmod(0o600)
+        etcd_cert, etcd_key = self._etcd_client_files(SIDECAR_USER)
+        admin = f"127.0.0.1:{free_port()}"
+        doc: dict[str, Any] = {
+            "identity": {"spiffeId": spiffe_id, "certFile": str(directory / "identity.crt"),
+                         "keyFile": str(directory / "identity.key"), "bundleFile": str(self.bundle)},
+            "admin": {"address": admin},
+            "etcd": {"endpoints": self.etcd.endpoints, "certFile": str(etcd_cert),
+                     "keyFile": str(etcd_key), "caFile": str(self.bundle)},
+            "controlPlane": {"address": self.cp_listen, "identity": self.control_plane_id},
+            "join": {"address": self.cp_join, "tokenFile": str(token_file)},
+            "stateDir": str(directory / "state"),
+            "drainTimeout": "3s",
+            **(extra or {}),
+        }
+        if outbound:
+            doc["outbound"] = {"address": outbound}
+        if inbound:
+            doc["inbound"] = {"address": inbound, "upstream": upstream}
+        config = directory / "sidecar.yaml"
+        config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        process = Process(name, [sys.executable, "-m", "sidecar", "--config", str(config)],
+                          directory / "sidecar.log", admin)
+        self.sidecars[name] = process
+        if start:
+            process.start().wait_serving()
+        return process
+
     async def stop(self) -> None:
         for process in self.sidecars.values():
             process.stop()

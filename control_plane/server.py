@@ -80,6 +80,12 @@ class ControlPlane:
             [(settings.serving_key_pem, settings.serving_chain_pem)],
             root_certificates=settings.bundle_pem, require_client_auth=True))
         servers = [api_server, admin]
+        if settings.config.health:
+            # kubelet probes: health and nothing else, so it may listen off loopback.
+            probe = aio.server(options=_OPTIONS)
+            health_pb2_grpc.add_HealthServicer_to_server(checker, probe)
+            probe.add_insecure_port(settings.config.health)
+            servers.append(probe)
         if settings.config.join_listen:
             join = aio.server(interceptors=[ErrorInterceptor()], options=_OPTIONS)
             api_grpc.add_CertificateAuthorityServicer_to_server(JoinOnly(ca), join)

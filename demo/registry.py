@@ -13,6 +13,7 @@ from typing import AsyncIterator
 
 import grpc
 from grpc import aio
+from grpc_reflection.v1alpha import reflection
 
 from demo.v1 import registry_pb2 as pb
 from demo.v1 import registry_pb2_grpc as rpc
@@ -49,6 +50,9 @@ class ResidentRegistry(rpc.ResidentRegistryServicer):
 async def serve(port: int) -> None:
     server = aio.server(options=[("grpc.so_reuseport", 0)])
     rpc.add_ResidentRegistryServicer_to_server(ResidentRegistry(), server)
+    # Like many real services, it offers server reflection (`meshctl dev up` reads it).
+    reflection.enable_server_reflection(
+        (pb.DESCRIPTOR.services_by_name["ResidentRegistry"].full_name, reflection.SERVICE_NAME), server)
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     stop = asyncio.Event()

@@ -86,11 +86,11 @@ async def test_invalid_apply_lists_every_error_and_writes_nothing(mesh: LocalMes
     result = mesh.meshctl("alice", "apply", "-f", "-", input=bad)
     assert result.returncode == 1
     errors = result.stderr.splitlines()
-    for expected in ("-#1 Route 131016/r1: spec.consumer: system 'nobody' does not exist in org 131016",
-                     "-#1 Route 131016/r1: spec.grpcService: no Service provides 'no.Such'",
-                     "-#2 Route 131016/Bad_Name: metadata.name:",
-                     "-#2 Route 131016/Bad_Name: spec.timeout: must be at most 300s",
-                     "-#3 System 131016/x: spec.displayName: required"):
+    for expected in ("stdin#1 Route 131016/r1: spec.consumer: system 'nobody' does not exist in org 131016",
+                     "stdin#1 Route 131016/r1: spec.grpcService: no Service provides 'no.Such'",
+                     "stdin#2 Route 131016/Bad_Name: metadata.name:",
+                     "stdin#2 Route 131016/Bad_Name: spec.timeout: must be at most 300s",
+                     "stdin#3 System 131016/x: spec.displayName: required"):
         assert any(line.startswith(f"error: {expected}") for line in errors), (expected, errors)
     assert await _revision(mesh) == before
 

@@ -254,7 +254,6 @@ def test_agency_namespace_is_labelled_for_the_mesh(agency: list[Object]) -> None
     assert all(namespace_of(o) == "city-a" for o in agency if o["kind"] != "Namespace")
 
 
-@pytest.mark.xfail(strict=True, reason="the programs have no pod-IP health listener yet (README, item 1)")
 def test_probe_port_is_the_configs_health_listener(agency: list[Object], sidecar_doc: str, base: list[Object]) -> None:
     """The kubelet's grpc probes target the health listener each config declares."""
     def health_port(doc: Object) -> int:

@@ -237,10 +237,11 @@ def test_sidecar_is_a_native_sidecar_that_gates_the_app(everything: list[Object]
 
 
 def test_join_token_reaches_the_sidecar_from_a_secret(everything: list[Object]) -> None:
-    """The env var naming the token file points into a mounted Secret."""
+    """The sidecar config's join.tokenFile points into a mounted Secret."""
     pod = pod_spec(one(everything, "Deployment", "registry"))
     sidecar = container(pod, "tsunagi-sidecar")
-    path = next(e["value"] for e in sidecar["env"] if e["name"] == "TSUNAGI_JOIN_TOKEN_FILE")
+    config_map = one(everything, "ConfigMap", "registry-sidecar")
+    path = parse_config(config_map["data"]["sidecar.yaml"]).join.token_file
     volume, key = mounted_file(sidecar, pod, path) or ({}, "")
     assert "secret" in volume and key == "token"
 
