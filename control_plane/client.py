@@ -15,6 +15,7 @@ from google.rpc import error_details_pb2, status_pb2
 from certs.spiffe_id import dns_name_for
 from mesh.v1 import control_plane_config_pb2 as cfg
 from mesh.v1 import control_plane_pb2_grpc as api_grpc
+from mesh.v1 import revocation_pb2_grpc as revocation_grpc
 
 DEFAULT_MESHCONFIG = Path.home() / ".tsunagi" / "meshconfig"
 TIMEOUT_S = 30.0
@@ -48,6 +49,7 @@ class Connection:
     config: api_grpc.ConfigServiceStub
     status: api_grpc.StatusServiceStub
     ca: api_grpc.CertificateAuthorityStub
+    revocation: revocation_grpc.RevocationServiceStub
 
     def close(self) -> None:
         self.channel.close()
@@ -68,7 +70,8 @@ def connect(meshconfig: Path | None, context_name: str | None) -> Connection:
         ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ])
     return Connection(channel, api_grpc.ConfigServiceStub(channel),
-                      api_grpc.StatusServiceStub(channel), api_grpc.CertificateAuthorityStub(channel))
+                      api_grpc.StatusServiceStub(channel), api_grpc.CertificateAuthorityStub(channel),
+                      revocation_grpc.RevocationServiceStub(channel))
 
 
 def error_lines(err: grpc.RpcError) -> list[str]:

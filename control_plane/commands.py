@@ -67,6 +67,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     p.add_argument("--dry-run", choices=("none", "server"), default="none")
     p = verb("status", run_status, "every live sidecar: applied config version, hash, errors, certificate expiry")
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    p = verb("revoke", run_revoke, "put identities on the deny-list (refused mesh-wide at once)")
+    p.add_argument("spiffe_ids", nargs="+")
+    p.add_argument("--reason", required=True)
+    p = verb("reinstate", run_reinstate, "take identities off the deny-list")
+    p.add_argument("spiffe_ids", nargs="+")
     p = verb("join-token", run_join_token, "mint a one-time join token for a system identity")
     p.add_argument("spiffe_id")
     p.add_argument("--ttl", default="1h")
@@ -306,8 +311,28 @@ def run_check(args: argparse.Namespace, c: Connection) -> int:
         if response.HasField("rate_limit"):
             rate = (f"{response.rate_limit.requests_per_second:g}/s, burst {response.rate_limit.burst}, "
                     "per caller")
-    _table([("decision:", verdict), ("caller:", args.caller), ("method:", args.method),
+    _table([("decision:", verdict), ("caller:", args.caller),
+            ("method:", args.method if args.method.isprintable() else repr(args.method)),
             ("purpose:", args.purpose or "(none)"), ("provider:", response.provider or "(unknown)"),
             ("policy:", rule), ("fields:", fields), ("rate limit:", rate),
             ("config version:", str(response.config_version))])
     return 0 if response.allowed else 1
+
+
+def run_revoke(args: argparse.Namespace, c: Connection) -> int:
+    from mesh.v1 import revocation_pb2
+
+    response = c.revocation.Revoke(revocation_pb2.RevokeRequest(spiffe_ids=args.spiffe_ids, reason=args.reason),
+                                   timeout=TIMEOUT_S)
+    for spiffe_id in args.spiffe_ids:
+        print(f"{spiffe_id} revoked (config version {response.config_version})")
+    return 0
+
+
+def run_reinstate(args: argparse.Namespace, c: Connection) -> int:
+    from mesh.v1 import revocation_pb2
+
+    response = c.revocation.Reinstate(revocation_pb2.ReinstateRequest(spiffe_ids=args.spiffe_ids), timeout=TIMEOUT_S)
+    for spiffe_id in args.spiffe_ids:
+        print(f"{spiffe_id} reinstated (config version {response.config_version})")
+    return 0

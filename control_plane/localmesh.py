@@ -125,6 +125,8 @@ class LocalMesh:
     operators: dict[str, Path] = field(default_factory=dict)  # name → meshconfig
     bindings: list[dict[str, str]] = field(default_factory=list)
     sidecars: dict[str, Process] = field(default_factory=dict)
+    # Extra ControlPlaneConfig fields (e.g. {"workloadTtl": "20s"}).
+    control_plane_extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -183,6 +185,7 @@ class LocalMesh:
                          "keyFile": str(etcd_key), "caFile": str(self.bundle)},
                 "operators": self.bindings,
                 "statusTtl": "10s",
+                **self.control_plane_extra,
             }
             (directory / "control-plane.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
             for path in self.operators.values():
@@ -227,13 +230,17 @@ class LocalMesh:
 
     def add_sidecar(self, name: str, spiffe_id: str, *, operator: str, outbound: str | None = None,
                     inbound: str | None = None, upstream: str | None = None,
-                    extra: dict[str, Any] | None = None, start: bool = True) -> Process:
-        """A sidecar that joins with a one-time token and takes its config from etcd."""
+                    extra: dict[str, Any] | None = None, start: bool = True, join: bool = True) -> Process:
+        """A sidecar that takes its config from etcd. It joins with a one-time token, or
+        (join=False) starts with a certificate issued directly by the CA."""
         directory = self.workdir / "sidecars" / name
         directory.mkdir(parents=True, exist_ok=True)
         token_file = directory / "join-token"
-        token_file.write_text(self.join_token(operator, spiffe_id), encoding="utf-8")
-        token_file.chmod(0o600)
+        if join:
+            token_file.write_text(self.join_token(operator, spiffe_id), encoding="utf-8")
+            token_file.chmod(0o600)
+        else:
+            write_identity(directory, "identity", issue_workload(self.intermediate, spiffe_id))
         etcd_cert, etcd_key = self._etcd_client_files(SIDECAR_USER)
         admin = f"127.0.0.1:{free_port()}"
         doc: dict[str, Any] = {
@@ -243,7 +250,7 @@ class LocalMesh:
             "etcd": {"endpoints": self.etcd.endpoints, "certFile": str(etcd_cert),
                      "keyFile": str(etcd_key), "caFile": str(self.bundle)},
             "controlPlane": {"address": self.cp_listen, "identity": self.control_plane_id},
-            "join": {"address": self.cp_join, "tokenFile": str(token_file)},
+            **({"join": {"address": self.cp_join, "tokenFile": str(token_file)}} if join else {}),
             "stateDir": str(directory / "state"),
             "drainTimeout": "3s",
             **(extra or {}),

@@ -20,12 +20,14 @@ from control_plane.config_service import ConfigService
 from control_plane.interceptor import ErrorInterceptor
 from control_plane.leader import Elector, compact_history
 from control_plane.repository import Repository
+from control_plane.revocation_service import RevocationService
 from control_plane.settings import Settings
 from control_plane.status_service import StatusService
 from mesh import keys
 from mesh.store.etcd import EtcdStore
 from mesh.v1 import control_plane_pb2 as api
 from mesh.v1 import control_plane_pb2_grpc as api_grpc
+from mesh.v1 import revocation_pb2_grpc as revocation_grpc
 from mesh.v1 import signed_pb2
 
 log = structlog.get_logger("control_plane")
@@ -76,6 +78,7 @@ class ControlPlane:
         api_grpc.add_StatusServiceServicer_to_server(
             StatusService(store, repo, authz, settings.status_ttl_seconds), api_server)
         api_grpc.add_CertificateAuthorityServicer_to_server(ca, api_server)
+        revocation_grpc.add_RevocationServiceServicer_to_server(RevocationService(repo, authz), api_server)
         api_server.add_secure_port(settings.config.listen, grpc.ssl_server_credentials(
             [(settings.serving_key_pem, settings.serving_chain_pem)],
             root_certificates=settings.bundle_pem, require_client_auth=True))

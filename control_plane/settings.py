@@ -96,8 +96,8 @@ def load_settings(path: Path) -> Settings:
         else:
             bindings.append(Binding(b.identity, b.role, b.org))  # type: ignore[arg-type]
     ttl = config.workload_ttl.ToTimedelta() if config.HasField("workload_ttl") else timedelta(hours=24)
-    if not timedelta(minutes=1) <= ttl <= timedelta(hours=720):
-        problems.append("workloadTtl: between 1m and 720h")
+    if not timedelta(seconds=10) <= ttl <= timedelta(hours=720):
+        problems.append("workloadTtl: between 10s and 720h")
     status_ttl = int(config.status_ttl.ToTimedelta().total_seconds()) if config.HasField("status_ttl") else 30
     if problems:
         raise SettingsError(problems)

@@ -121,9 +121,18 @@ class Certificates:
         return self.tls
 
     def renew_at(self) -> datetime:
-        """Half-life of the current certificate."""
+        """Half-life of the current certificate, counted from when it was issued.
+
+        notBefore is backdated for clock skew, so it understates the issue time; the
+        certificate file's modification time (written when it arrived) is the better start.
+        """
         assert self.tls is not None
         start, end = not_before(self.tls.chain_pem), not_after(self.tls.chain_pem)
+        try:
+            written = datetime.fromtimestamp(self._id.cert_file.stat().st_mtime, timezone.utc)
+        except OSError:
+            written = start
+        start = min(max(start, written), end)
         return start + (end - start) / 2
 
     async def run(self) -> None:

@@ -101,6 +101,25 @@ class EchoApp:
         })
 
 
+def descriptor_set() -> bytes:
+    """A FileDescriptorSet describing test.Echo (BytesValue in and out), for Service resources:
+    it tells the mesh each method's RPC kind."""
+    from google.protobuf import descriptor_pb2, wrappers_pb2
+
+    wrappers = descriptor_pb2.FileDescriptorProto()
+    wrappers_pb2.DESCRIPTOR.CopyToProto(wrappers)
+    echo = descriptor_pb2.FileDescriptorProto(name="test/echo.proto", package="test", syntax="proto3",
+                                              dependency=[wrappers.name])
+    service = echo.service.add(name="Echo")
+    bytes_value = ".google.protobuf.BytesValue"
+    for name, client_streaming, server_streaming in (
+            ("Unary", False, False), ("ClientStream", True, False), ("ServerStream", False, True),
+            ("Bidi", True, True), ("Fail", False, False), ("Sleep", False, False)):
+        service.method.add(name=name, input_type=bytes_value, output_type=bytes_value,
+                           client_streaming=client_streaming, server_streaming=server_streaming)
+    return descriptor_pb2.FileDescriptorSet(file=[wrappers, echo]).SerializeToString()
+
+
 async def start_echo(port: int, max_message_bytes: int = 4 * 1024 * 1024) -> tuple[aio.Server, EchoApp]:
     """Start the echo app on 127.0.0.1:port (plaintext: it only ever talks to its sidecar)."""
     app = EchoApp()
