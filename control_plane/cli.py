@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from certs import cli as ca_cli
-from control_plane import audit_cli, commands, devup
+from control_plane import audit_cli, commands, devup, translate_cli
 from mesh import logs
 
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     devup.add_commands(subcommands)
     commands.add_commands(subcommands)
     audit_cli.add_commands(subcommands)
+    translate_cli.add_commands(subcommands)
     return parser
 
 

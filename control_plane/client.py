@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
 
 from certs.spiffe_id import dns_name_for
+from mesh.v1 import audit_service_pb2_grpc as audit_grpc
 from mesh.v1 import control_plane_config_pb2 as cfg
 from mesh.v1 import control_plane_pb2_grpc as api_grpc
 from mesh.v1 import revocation_pb2_grpc as revocation_grpc
@@ -50,6 +51,7 @@ class Connection:
     status: api_grpc.StatusServiceStub
     ca: api_grpc.CertificateAuthorityStub
     revocation: revocation_grpc.RevocationServiceStub
+    audit: audit_grpc.AuditServiceStub
 
     def close(self) -> None:
         self.channel.close()
@@ -71,7 +73,7 @@ def connect(meshconfig: Path | None, context_name: str | None) -> Connection:
     ])
     return Connection(channel, api_grpc.ConfigServiceStub(channel),
                       api_grpc.StatusServiceStub(channel), api_grpc.CertificateAuthorityStub(channel),
-                      revocation_grpc.RevocationServiceStub(channel))
+                      revocation_grpc.RevocationServiceStub(channel), audit_grpc.AuditServiceStub(channel))
 
 
 def error_lines(err: grpc.RpcError) -> list[str]:

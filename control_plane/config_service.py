@@ -8,6 +8,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from control_plane.authz import Authorizer
+from control_plane.check import explain
 from control_plane.errors import FieldError, Forbidden, Invalid, NotFound
 from control_plane.identity import caller_identity
 from control_plane.repository import Outcome, Repository, object_json
@@ -125,3 +126,12 @@ class ConfigService(api_grpc.ConfigServiceServicer):
         outcome = await self._repo.apply([(source, message)], actor, request.dry_run)
         return api.ApplyResponse(results=_results(outcome), config_version=outcome.version)
 
+    async def Check(self, request: api.CheckRequest, context: aio.ServicerContext) -> api.CheckResponse:
+        actor = self._caller(context)
+        loaded = await self._repo.load()
+        found = explain(loaded.objects.values(), request, self._repo.trust_domain, loaded.version)
+        policies = KINDS["AccessPolicy"]
+        if not any(org and self._authz.can_read(actor, policies, org)
+                   for org in (found.provider_org, found.caller_org)):
+            raise Forbidden(f"{actor} may not read the access policies of the provider or the caller")
+        return found.response

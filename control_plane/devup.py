@@ -63,7 +63,21 @@ def resources(services: list[str], descriptor_set: bytes, inbound: str) -> str:
     ]
     for i, service in enumerate(services):
         docs.append(doc("Route", f"route-{i}", {"consumer": "consumer", "grpcService": service}))
+    # Default deny: the provider's organisation lets the consumer call every method it offers.
+    docs.append(doc("AccessPolicy", "upstream-access", {"system": "provider", "rules": [{
+        "name": "dev-consumer", "purposeRequired": False, "callers": {"spiffeIds": [CONSUMER]},
+        "methods": methods_of(services, descriptor_set)}]}))
     return yaml.safe_dump_all(docs, allow_unicode=True)
+
+
+def methods_of(services: list[str], descriptor_set: bytes) -> list[str]:
+    """Every /pkg.Service/Method of `services` in a FileDescriptorSet."""
+    from google.protobuf import descriptor_pb2
+
+    files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set)
+    return [f"/{full}/{method.name}" for file in files.file for svc in file.service
+            if (full := f"{file.package}.{svc.name}" if file.package else svc.name) in services
+            for method in svc.method]
 
 
 async def mesh_up(workdir: Path, upstream: str, listen: str) -> tuple[LocalMesh, str]:

@@ -61,3 +61,10 @@ class Unavailable(ControlPlaneError):
     """etcd cannot be reached (or has no leader)."""
 
     code = grpc.StatusCode.UNAVAILABLE
+
+
+class PreconditionFailed(ControlPlaneError):
+    """The request is well-formed but the stored state forbids it (a checkpoint older than the
+    witness's, for example); retrying the same request will not help."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION

@@ -224,7 +224,7 @@ class Repository:
     def _validate(self, objects: dict[Ref, Message], changed: dict[Ref, str], loaded: Loaded) -> list[FieldError]:
         """Changed objects are checked fully; every other object only for broken references
         (which this change could have caused), reported as such."""
-        world = World(objects, self.trust_domain)
+        world = World(objects, self.trust_domain, previous=loaded.objects)
         before = World(loaded.objects, self.trust_domain)
         errors = []
         for ref, message in objects.items():

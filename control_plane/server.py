@@ -14,6 +14,7 @@ import structlog
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from control_plane.audit_service import AuditService
 from control_plane.authz import Authorizer
 from control_plane.ca_service import CertificateAuthority
 from control_plane.config_service import ConfigService
@@ -25,6 +26,7 @@ from control_plane.settings import Settings
 from control_plane.status_service import StatusService
 from mesh import keys
 from mesh.store.etcd import EtcdStore
+from mesh.v1 import audit_service_pb2_grpc as audit_grpc
 from mesh.v1 import control_plane_pb2 as api
 from mesh.v1 import control_plane_pb2_grpc as api_grpc
 from mesh.v1 import revocation_pb2_grpc as revocation_grpc
@@ -79,6 +81,8 @@ class ControlPlane:
             StatusService(store, repo, authz, settings.status_ttl_seconds), api_server)
         api_grpc.add_CertificateAuthorityServicer_to_server(ca, api_server)
         revocation_grpc.add_RevocationServiceServicer_to_server(RevocationService(repo, authz), api_server)
+        audit_grpc.add_AuditServiceServicer_to_server(
+            AuditService(store, settings.roots, settings.trust_domain, authz), api_server)
         api_server.add_secure_port(settings.config.listen, grpc.ssl_server_credentials(
             [(settings.serving_key_pem, settings.serving_chain_pem)],
             root_certificates=settings.bundle_pem, require_client_auth=True))

@@ -7,7 +7,7 @@ for its own fields and references; the apply reports all problems of all documen
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
 from google.protobuf import descriptor_pb2, descriptor_pool
@@ -15,6 +15,9 @@ from google.protobuf.message import DecodeError, Message
 
 from certs.spiffe_id import workload_id
 from control_plane.errors import FieldError
+from control_plane.mapping_validation import check_mapping_references, validate_mapping
+from control_plane.policy_validation import check_access_policy_references, validate_access_policy
+from control_plane.schema_validation import validate_schema
 from mesh.resources import KINDS, kind_of
 from mesh.translate.errors import TranslationError
 from mesh.translate.lgcode import validate_lg_code
@@ -36,6 +39,8 @@ class World:
 
     objects: Mapping[Ref, Message]
     trust_domain: str
+    # The stored objects before the change, for rules about changes (Schema compatibility).
+    previous: Mapping[Ref, Message] = field(default_factory=dict)
 
     def get(self, kind: str, org: str, name: str) -> Message | None:
         return self.objects.get((kind, org, name))
@@ -218,7 +223,8 @@ def check_references(message: Message, world: World) -> list[FieldError]:
     return errors
 
 
-_REFERENCE_CHECKS: list[Callable[[Message, World], list[FieldError]]] = []
+_REFERENCE_CHECKS: list[Callable[[Message, World], list[FieldError]]] = [
+    check_access_policy_references, check_mapping_references]
 
 
 _VALIDATORS: dict[str, Callable[[Message, World], list[FieldError]]] = {
@@ -227,6 +233,9 @@ _VALIDATORS: dict[str, Callable[[Message, World], list[FieldError]]] = {
     "System": _system,
     "Service": _service,
     "Route": _route,
+    "AccessPolicy": validate_access_policy,
+    "Schema": validate_schema,
+    "Mapping": validate_mapping,
 }
 
 

@@ -57,5 +57,30 @@ def history_prefix(kind: str, org: str, name: str) -> str:
 def status_key(spiffe_id: str, instance: str) -> str:
     return f"{STATUS_PREFIX}{spiffe_id.removeprefix('spiffe://')}#{instance}"
 
+
+def checkpoint_prefix(spiffe_id: str = "", log_id: str = "") -> str:
+    """The witness's checkpoints of one writer (and one of its logs, given `log_id`); every
+    writer's without arguments. '#' ends the writer: it cannot occur in a SPIFFE ID."""
+    if not spiffe_id:
+        return CHECKPOINT_PREFIX
+    return f"{CHECKPOINT_PREFIX}{spiffe_id.removeprefix('spiffe://')}#{log_id + '/' if log_id else ''}"
+
+
+def checkpoint_key(spiffe_id: str, log_id: str, slot: int | None = None) -> str:
+    """The latest checkpoint of a log (slot None), or one slot of its bounded history ring."""
+    base = checkpoint_prefix(spiffe_id, log_id)
+    return f"{base}latest" if slot is None else f"{base}history/{slot:05d}"
+
+
+def parse_checkpoint_key(key: str) -> tuple[str, str, bool] | None:
+    """(writer's SPIFFE ID, log_id, whether it is the latest) of a checkpoint key; else None."""
+    if not key.startswith(CHECKPOINT_PREFIX):
+        return None
+    writer, _, rest = key[len(CHECKPOINT_PREFIX):].partition("#")
+    log_id, _, slot = rest.partition("/")
+    if not writer or not log_id or not (slot == "latest" or slot.startswith("history/")):
+        return None
+    return f"spiffe://{writer}", log_id, slot == "latest"
+
 # Held (under a lease) by the control-plane replica that runs the once-only background work.
 LEADER_KEY = PREFIX + "leader"

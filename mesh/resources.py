@@ -11,7 +11,16 @@ from typing import Any, Literal
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from mesh.v1 import organization_pb2, purpose_pb2, route_pb2, service_pb2, system_pb2
+from mesh.v1 import (
+    access_policy_pb2,
+    mapping_pb2,
+    organization_pb2,
+    purpose_pb2,
+    route_pb2,
+    schema_pb2,
+    service_pb2,
+    system_pb2,
+)
 
 API_VERSION = "mesh.tsunagi.dev/v1"
 
@@ -36,6 +45,9 @@ KINDS: dict[str, Kind] = {
         Kind("System", "systems", system_pb2.System, "org"),
         Kind("Service", "services", service_pb2.Service, "org"),
         Kind("Route", "routes", route_pb2.Route, "org"),
+        Kind("AccessPolicy", "accesspolicies", access_policy_pb2.AccessPolicy, "org"),
+        Kind("Schema", "schemas", schema_pb2.Schema, "platform"),
+        Kind("Mapping", "mappings", mapping_pb2.Mapping, "org"),
     )
 }
 

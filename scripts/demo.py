@@ -182,6 +182,10 @@ def main() -> int:
                     print(f"  {label}: refused ({err.code().name})")
 
         step("Stopping: SIGTERM drains the sidecars; dev up stops etcd and the control plane and removes its temp dir")
+    print("\n\n######## Act 2: purpose-bound, field-level access policy and the audit trail", flush=True)
+    from scripts import demo_policy
+
+    demo_policy.main()
     print("\ndemo finished: every step behaved as described.")
     return 0
 

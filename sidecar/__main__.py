@@ -33,9 +33,11 @@ async def main(config: Path) -> int:
     async with asyncio.TaskGroup() as tasks:
         background = [tasks.create_task(work) for work in sidecar.background()]
         await stop.wait()
+        # Drain while the background work still runs: the audit writer must flush every
+        # record of the calls that finish during the drain.
+        await sidecar.drain()
         for task in background:
             task.cancel()
-    await sidecar.drain()
     return 0
 
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
 from certs.spiffe_id import InvalidSpiffeId, parse_spiffe_id
@@ -25,6 +25,7 @@ from mesh.keys import (
     TRUST_BUNDLE_KEY,
     parse_resource_key,
 )
+from mesh.policy import PolicyError, compile_policies
 from mesh.resources import KINDS
 from mesh.signing import ValueRejected, Verifier, head_digest, signer_public_key
 from mesh.v1 import organization_pb2, route_pb2, service_pb2, signed_pb2, system_pb2
@@ -54,6 +55,8 @@ class _Resources:
     systems: dict[tuple[str, str], system_pb2.System] = field(default_factory=dict)
     services: dict[tuple[str, str], service_pb2.Service] = field(default_factory=dict)
     routes: dict[tuple[str, str], route_pb2.Route] = field(default_factory=dict)
+    # Every decoded resource of a known kind (the policy compiler picks what it needs).
+    all: list[Message] = field(default_factory=list)
 
 
 def compile_snapshot(
@@ -107,11 +110,18 @@ def compile_snapshot(
         # version of the sidecar (a newer control plane's internal key): it is ignored.
     providers = _check_references(resources, trust_domain)
     routes = _routes_of(resources, providers, own)
-    relevant = [resources.services[providers[name][0]] for name in routes]
-    relevant += [svc for (org, _), svc in sorted(resources.services.items()) if (org, svc.spec.system) == own]
+    mine = [svc for (org, _), svc in sorted(resources.services.items()) if (org, svc.spec.system) == own]
+    relevant = [resources.services[providers[name][0]] for name in routes] + mine
+    try:
+        policy = compile_policies(resources.all)
+    except PolicyError as exc:
+        raise SnapshotRejected(f"access policies: {exc}") from None
     return Snapshot(
         routes=MappingProxyType(routes),
         method_kinds=MappingProxyType(_method_kinds(relevant)),
+        policy=policy,
+        own_system=own if own in resources.systems else None,
+        response_types=MappingProxyType(_response_types(mine)),
         revision=revision,
         version=head.version,
         config_hash=head.digest.hex(),
@@ -200,6 +210,7 @@ def _add_resource(resources: _Resources, key: str, value: signed_pb2.SignedValue
     if (kind.scope == "org") != bool(org):
         raise SnapshotRejected(f"{key}: a {kind_name} is {kind.scope}-scoped")
     resource = _decode(key, value, kind_name, kind.message)
+    resources.all.append(resource)
     meta = resource.metadata  # type: ignore[attr-defined]
     if meta.name != name or meta.org != org:
         raise SnapshotRejected(
@@ -315,6 +326,27 @@ def _method_kinds(services: Sequence[service_pb2.Service]) -> dict[str, str]:
                         continue
                     kinds[f"/{full}/{method.name}"] = SERVER_STREAM if method.server_streaming else UNARY
     return kinds
+
+
+def _response_types(services: Sequence[service_pb2.Service]) -> dict[str, type]:
+    """Response message classes of this system's own methods, from its descriptor sets (upb)."""
+    types: dict[str, type] = {}
+    for service in services:
+        pool = descriptor_pool.DescriptorPool()
+        try:
+            for file in descriptor_pb2.FileDescriptorSet.FromString(service.spec.descriptor_set).file:
+                pool.Add(file)
+            for name in service.spec.grpc_services:
+                try:
+                    methods = pool.FindServiceByName(name).methods
+                except KeyError:
+                    continue  # no type known: a field grant on it fails closed at call time
+                for method in methods:
+                    types[f"/{name}/{method.name}"] = message_factory.GetMessageClass(method.output_type)
+        except (DecodeError, TypeError, ValueError) as exc:
+            raise SnapshotRejected(
+                f"service {service.metadata.org}/{service.metadata.name}: descriptorSet: {exc}") from None
+    return types
 
 
 def _trust_roots(bundle: signed_pb2.TrustBundle) -> tuple[bytes, ...]:

@@ -37,6 +37,30 @@ class InvalidCall(SidecarError):
     code = grpc.StatusCode.INVALID_ARGUMENT
 
 
+class Denied(SidecarError):
+    """The access policy refuses the call (at the consumer's egress or the provider)."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class RateLimited(SidecarError):
+    """The provider's policy allows the call, but not this often."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Untranslatable(SidecarError):
+    """A message cannot be translated: the reason names the field, the mapping and its version."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class AuditUnavailable(SidecarError):
+    """The audit log cannot be written, so nothing is served unaudited."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+
+
 class NotReady(SidecarError):
     """The sidecar has no valid config or certificates, so it denies everything."""
 

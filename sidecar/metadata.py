@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 RESERVED_PREFIX = "x-mesh-"
 CALLER = "x-mesh-caller"
 EXCHANGE_ID = "x-mesh-exchange-id"
+PURPOSE = "x-mesh-purpose"
 
 # Keys gRPC itself manages per hop; copying them onto a new call would be wrong or refused.
 _HOP_KEYS = frozenset({"user-agent", "te", "content-type", "grpc-timeout", "grpc-encoding",

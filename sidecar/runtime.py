@@ -16,14 +16,20 @@ from typing import Any
 from dataclasses import dataclass
 
 import structlog
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from certs.bundle import check_key_file_mode, load_bundle
+from certs.ca import Issued
+from mesh.audit import AuditLog, AuditSettings, CheckpointSink, MemoryCheckpointSink
 from certs.spiffe_id import InvalidSpiffeId, parse_spiffe_id
 from certs.verify import PeerRejected, identity_from_pem
 from sidecar.certificates import Certificates, DynamicServerCredentials, Identity, not_after
 from sidecar.channels import PeerChannels, TlsMaterial, app_channel, base_options
+from sidecar.audit import Auditor
+from sidecar.checkpoints import ControlPlaneSink
 from sidecar.reporter import Report, Reporter
 from sidecar.config_client import ApplyHook, ConfigClient, etcd_store
 from sidecar.errors import ConfigError
@@ -104,6 +110,8 @@ class Sidecar:
     reporter: Reporter | None = None
     tls: TlsMaterial | None = None
     local_bundle_pem: bytes = b""
+    audit_log: AuditLog | None = None
+    checkpoint_sink: ControlPlaneSink | None = None
 
     def background(self) -> list[Coroutine[Any, Any, None]]:
         """The long-lived work this sidecar needs, for the caller's TaskGroup."""
@@ -114,7 +122,16 @@ class Sidecar:
             work.append(self.certificates.run())
         if self.reporter is not None:
             work.append(self.reporter.run())
+        if self.audit_log is not None:
+            work.append(self.audit_log.run())
         return work
+
+    def identity(self) -> Issued:
+        """The current certificate and key, for signing audit checkpoints."""
+        assert self.tls is not None
+        chain = x509.load_pem_x509_certificates(self.tls.chain_pem)
+        key = serialization.load_pem_private_key(self.tls.key_pem, password=None)
+        return Issued(cert=chain[0], key=key, chain=tuple(chain[1:]))  # type: ignore[arg-type]
 
     async def rotate(self, tls: TlsMaterial) -> None:
         """New certificate or trust roots: new handshakes use them; open calls finish."""
@@ -156,6 +173,8 @@ class Sidecar:
             await checker.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         _bind(admin, settings.admin, None)
         peers = PeerChannels(tls, settings.max_message_bytes)
+        holder: list[Sidecar] = []  # the Sidecar, once built: audit identity and sink read it
+        audit_log, auditor, sink = _audit(settings, holder)
         servers: list[aio.Server] = []
         proxies: list[Proxy] = []
         outbound = inbound = None
@@ -166,7 +185,7 @@ class Sidecar:
         if settings.outbound is not None:
             outbound = Outbound(settings.spiffe_id, peers)
             outbound.snapshot = snapshot
-            proxies.append(Proxy(outbound))
+            proxies.append(Proxy(outbound, auditor))
             server = aio.server(options=options)
             server.add_generic_rpc_handlers([proxies[-1]])
             _bind(server, settings.outbound, None)
@@ -175,8 +194,8 @@ class Sidecar:
             app = app_channel(settings.upstream, settings.max_message_bytes)
             identities = PeerIdentities(trust_domain)
             inbound = Inbound(settings.spiffe_id, identities, app)
-            inbound.ready = snapshot is not None
-            proxies.append(Proxy(inbound))
+            inbound.snapshot = snapshot
+            proxies.append(Proxy(inbound, auditor))
             age_ms = int(settings.max_connection_age_seconds * 1000)
             server = aio.server(options=[
                 *options,
@@ -198,6 +217,8 @@ class Sidecar:
         sidecar = cls(settings, checker, servers, admin, peers, app, outbound, inbound, proxies,
                       identities)
         sidecar.tls, sidecar.local_bundle_pem = tls, tls.bundle_pem
+        sidecar.audit_log, sidecar.checkpoint_sink = audit_log, sink
+        holder.append(sidecar)
         sidecar.server_tls = server_tls if inbound is not None else None
         if settings.control_plane is not None:
             sidecar.certificates = certificates
@@ -227,8 +248,7 @@ class Sidecar:
         if self.identities is not None:
             self.identities.denied = snapshot.denied
         if self.inbound is not None:
-            self.inbound.method_kinds = snapshot.method_kinds
-            self.inbound.ready = True
+            self.inbound.snapshot = snapshot
         await self._set_serving()
         if self.tls is not None:
             bundle = self.local_bundle_pem + b"".join(snapshot.trust_roots_pem)
@@ -249,6 +269,10 @@ class Sidecar:
         in_flight = sum(p.in_flight for p in self.proxies)
         log.info("sidecar_draining", in_flight=in_flight, grace_s=self.settings.drain_seconds)
         await asyncio.gather(*(s.stop(self.settings.drain_seconds) for s in self.servers))
+        if self.audit_log is not None:
+            await self.audit_log.close()  # every queued record is written before we exit
+        if self.checkpoint_sink is not None:
+            await self.checkpoint_sink.close()
         if self.config is not None:
             await self.config.close()
         await self.peers.close()
@@ -256,6 +280,27 @@ class Sidecar:
             await self.app.close()
         await self.admin.stop(None)
         log.info("sidecar_stopped", identity=self.settings.spiffe_id)
+
+
+def _audit(settings: Settings, holder: list["Sidecar"]) -> tuple[AuditLog | None, Auditor | None,
+                                                              ControlPlaneSink | None]:
+    """The audit log, its data-path adapter and (with a control plane) the witness sink."""
+    if settings.audit_dir is None:
+        return None, None, None
+    try:
+        settings.audit_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError([f"audit.directory: {exc}"]) from None
+    sink: ControlPlaneSink | None = None
+    checkpoint_sink: CheckpointSink = MemoryCheckpointSink()  # checkpoints stay in the log only
+    if settings.control_plane is not None:
+        sink = ControlPlaneSink(settings.control_plane, settings.control_plane_id,
+                                lambda: holder[0].tls)  # type: ignore[arg-type,return-value]
+        checkpoint_sink = sink
+    audit_log = AuditLog(settings.audit_dir, lambda: holder[0].identity(), checkpoint_sink,
+                         AuditSettings(checkpoint_every=settings.audit_checkpoint_every,
+                                       checkpoint_interval=settings.audit_checkpoint_seconds))
+    return audit_log, Auditor(audit_log, settings.spiffe_id), sink
 
 
 def _config_source(settings: Settings) -> Callable[[ApplyHook], ConfigClient]:

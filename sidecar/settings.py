@@ -54,6 +54,10 @@ class Settings:
     join_token_file: Path | None = None
     # Health-only listener for kubelet probes (may be off loopback: it says SERVING or not).
     health: str | None = None
+    # The audit log's directory and checkpoint cadence (None: no audit log).
+    audit_dir: Path | None = None
+    audit_checkpoint_every: int = 1000
+    audit_checkpoint_seconds: float = 10.0
 
 
 def is_local_address(address: str) -> bool:
@@ -144,6 +148,8 @@ def to_settings(config: pb.SidecarConfig, base: Path = Path(".")) -> Settings:
             problems.append(f"join.address: {config.join.address!r} must be HOST:PORT")
         if not config.join.token_file:
             problems.append("join.tokenFile: required")
+    if config.HasField("audit") and not config.audit.directory:
+        problems.append("audit.directory: required")
     if config.HasField("health") and not is_host_port(config.health.address):
         problems.append(f"health.address: {config.health.address!r} must be HOST:PORT")
     max_age = _seconds(config.max_connection_age, DEFAULT_MAX_CONNECTION_AGE_SECONDS)
@@ -171,6 +177,9 @@ def to_settings(config: pb.SidecarConfig, base: Path = Path(".")) -> Settings:
         join_address=config.join.address or None,
         join_token_file=base / config.join.token_file if config.join.token_file else None,
         health=config.health.address or None,
+        audit_dir=base / config.audit.directory if config.audit.directory else None,
+        audit_checkpoint_every=config.audit.checkpoint_every or 1000,
+        audit_checkpoint_seconds=_seconds(config.audit.checkpoint_interval, 10.0),
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from mesh.policy import PolicyTable
 from mesh.v1 import sidecar_config_pb2 as pb
 
 ANY_SERVICE = "*"
@@ -51,6 +52,13 @@ class Snapshot:
     # "/pkg.Svc/M" → "unary" | "server_stream" for methods the config's descriptors define
     # (client-streaming and bidi are absent: they take the stream relay anyway).
     method_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The compiled access policies (None for a static config: a development pair without a
+    # policy layer). From etcd there is always a table, and it denies by default.
+    policy: PolicyTable | None = None
+    # This sidecar's own System (org, name), when the config registers it.
+    own_system: tuple[str, str] | None = None
+    # "/pkg.Svc/M" → response message class of this system's own methods (for field grants).
+    response_types: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
 
     def route(self, service: str) -> Upstream | None:
         """The upstream for a gRPC service name: the exact entry, else the "*" entry."""

@@ -1,6 +1,7 @@
-"""Translation value functions: wareki, kana, names, postal and local government codes, code lists.
+"""Translation: value functions (wareki, kana, names, postal and local government codes, code
+lists) and the mapping engine that applies Mappings to messages (engine.compile_mapping).
 
-Pure functions on str values; the mapping engine calls them by name through `registry`.
+Value functions are pure functions on str values; the engine calls them by name through `registry`.
 """
 
 from .errors import CodeListError, TranslationError

@@ -7,6 +7,7 @@ place that normalises, and it works on a copy used only for comparing.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .errors import TranslationError
@@ -38,6 +39,9 @@ def _build_width_tables() -> tuple[dict[str, str], dict[tuple[str, str], str], d
 
 
 _HALF_TO_FULL, _HALF_PAIR_TO_FULL, _FULL_TO_HALF = _build_width_tables()
+_HALF_TO_FULL_TABLE = str.maketrans(_HALF_TO_FULL)
+# Letter + mark pairs that compose, longest first is moot: every alternative is two characters.
+_HALF_PAIRS = re.compile("|".join(re.escape(a + b) for a, b in _HALF_PAIR_TO_FULL))
 
 _HIRAGANA = "".join(chr(c) for c in range(0x3041, 0x3097)) + "ゝゞ"  # ぁ … ゖ, including ゔ ゕ ゖ
 _KATAKANA = "".join(chr(c) for c in range(0x30A1, 0x30F7)) + "ヽヾ"  # ァ … ヶ, including ヴ ヵ ヶ
@@ -52,18 +56,11 @@ def halfwidth_kana_to_fullwidth(text: str) -> str:
     Only the half-width katakana block (U+FF61-U+FF9F) changes; the ASCII space stays.
     A mark with nothing to combine with becomes the spacing mark ゛ or ゜.
     """
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        pair = _HALF_PAIR_TO_FULL.get((char, text[i + 1])) if i + 1 < len(text) else None
-        if pair is not None:
-            out.append(pair)
-            i += 2
-            continue
-        out.append(_HALF_TO_FULL.get(char, char))
-        i += 1
-    return "".join(out)
+    # Left to right, a composable pair first, then each remaining character by the table (the
+    # composed letters are full width, so the table leaves them alone).
+    if _VOICED_HALF in text or _SEMI_VOICED_HALF in text:
+        text = _HALF_PAIRS.sub(lambda m: _HALF_PAIR_TO_FULL[(m[0][0], m[0][1])], text)
+    return text.translate(_HALF_TO_FULL_TABLE)
 
 
 def fullwidth_kana_to_halfwidth(text: str) -> str:

@@ -6,15 +6,18 @@ non-empty parts. Anything else is refused rather than guessed.
 
 from __future__ import annotations
 
+import re
+
 from .errors import TranslationError
 from .kept import Kept
 
 SEPARATORS = ("\u3000", " ")
+_WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
 
 
 def split_name(text: str) -> Kept[tuple[str, str]]:
     """`山田　花子` → Kept(("山田", "花子"), kept="\\u3000"): the separator is kept for restore_name."""
-    separators = [i for i, c in enumerate(text) if c.isspace()]
+    separators = [m.start() for m in _WHITESPACE.finditer(text)]
     if not separators:
         raise TranslationError("no separator between family and given name", text)
     if len(separators) > 1:
@@ -34,7 +37,7 @@ def join_name(family: str, given: str, *, sep: str = "\u3000") -> str:
     for part in (family, given):
         if not part:
             raise TranslationError("empty family or given name", part)
-        if any(c.isspace() for c in part):
+        if _WHITESPACE.search(part):
             raise TranslationError("whitespace inside a family or given name", part)
     return f"{family}{sep}{given}"
 

@@ -68,6 +68,10 @@ _SEPARATOR_FORM = re.compile(
     rf"(?P<era>{_ERA_PATTERN})(?P<y>{_YEAR})(?P<sep>[./-])(?P<m>{_NUM})(?P=sep)(?P<d>{_NUM})"
 )
 _ERA_CODE = re.compile(r"(?P<g>[1-5])(?P<y>[0-9]{2})(?P<m>[0-9]{2})(?P<d>[0-9]{2})")
+# The spelling registries write most (昭和24年1月12日): read without folding or parse_number.
+_PLAIN_FORM = re.compile(
+    "(" + "|".join(era.name for era in ERAS) + ")(元|[1-9][0-9]?)年([1-9][0-9]?)月([1-9][0-9]?)日"
+)
 
 
 def wareki_to_iso(text: str, *, strict: bool = True) -> str:
@@ -78,17 +82,23 @@ def wareki_to_iso(text: str, *, strict: bool = True) -> str:
     Strict mode (the default) also refuses a date outside its era and any date before
     1873-01-01. Non-strict mode only does the era-year arithmetic.
     """
-    folded = text.translate(_PARSE_FOLD)
-    match = _KANJI_FORM.fullmatch(folded) or _SEPARATOR_FORM.fullmatch(folded)
-    if not match:
-        raise TranslationError("not a wareki date", text)
-    era = _ERA_BY_TOKEN[match["era"]]
-    era_year = 1 if match["y"] == "元" else _number(match["y"], text)
-    if era_year == 0:
-        raise TranslationError("era year 0 does not exist (year 1 is 元年)", text)
-    day = make_date(
-        era.start.year - 1 + era_year, _number(match["m"], text), _number(match["d"], text), text
-    )
+    plain = _PLAIN_FORM.fullmatch(text)
+    if plain:
+        era = _ERA_BY_TOKEN[plain[1]]
+        era_year = 1 if plain[2] == "元" else int(plain[2])
+        day = make_date(era.start.year - 1 + era_year, int(plain[3]), int(plain[4]), text)
+    else:
+        folded = text.translate(_PARSE_FOLD)
+        match = _KANJI_FORM.fullmatch(folded) or _SEPARATOR_FORM.fullmatch(folded)
+        if not match:
+            raise TranslationError("not a wareki date", text)
+        era = _ERA_BY_TOKEN[match["era"]]
+        era_year = 1 if match["y"] == "元" else _number(match["y"], text)
+        if era_year == 0:
+            raise TranslationError("era year 0 does not exist (year 1 is 元年)", text)
+        day = make_date(
+            era.start.year - 1 + era_year, _number(match["m"], text), _number(match["d"], text), text
+        )
     if strict:
         _check_within_era(day, era, text)
     return day.isoformat()
@@ -137,7 +147,10 @@ def era_of(day: date, text: str) -> Era:
     """The era `day` falls in; a TranslationError about `text` before 1873-01-01."""
     if day < GREGORIAN_ADOPTED:
         raise TranslationError(_BEFORE_GREGORIAN, text)
-    return max((era for era in ERAS if era.start <= day), key=lambda era: era.start)
+    for era in reversed(ERAS):  # ERAS is in order of start: the latest that has begun
+        if era.start <= day:
+            return era
+    raise AssertionError("every date since 1873 falls in an era")
 
 
 _BEFORE_GREGORIAN = "before 1873-01-01, when Japan adopted the Gregorian calendar"

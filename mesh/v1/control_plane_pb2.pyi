@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from mesh.v1 import access_policy_pb2 as _access_policy_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -143,6 +144,40 @@ class RollbackRequest(_message.Message):
     to_config_version: int
     dry_run: bool
     def __init__(self, object: _Optional[_Union[ObjectRef, _Mapping]] = ..., to_config_version: _Optional[int] = ..., dry_run: _Optional[bool] = ...) -> None: ...
+
+class CheckRequest(_message.Message):
+    __slots__ = ("caller", "method", "purpose")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    caller: str
+    method: str
+    purpose: str
+    def __init__(self, caller: _Optional[str] = ..., method: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+
+class CheckResponse(_message.Message):
+    __slots__ = ("allowed", "reason", "detail", "provider", "policy_org", "policy", "rule", "field_grant", "rate_limit", "config_version")
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    POLICY_ORG_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_GRANT_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    allowed: bool
+    reason: str
+    detail: str
+    provider: str
+    policy_org: str
+    policy: str
+    rule: str
+    field_grant: _access_policy_pb2.FieldGrant
+    rate_limit: _access_policy_pb2.RateLimit
+    config_version: int
+    def __init__(self, allowed: _Optional[bool] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., policy_org: _Optional[str] = ..., policy: _Optional[str] = ..., rule: _Optional[str] = ..., field_grant: _Optional[_Union[_access_policy_pb2.FieldGrant, _Mapping]] = ..., rate_limit: _Optional[_Union[_access_policy_pb2.RateLimit, _Mapping]] = ..., config_version: _Optional[int] = ...) -> None: ...
 
 class SidecarStatus(_message.Message):
     __slots__ = ("spiffe_id", "instance", "applied_version", "config_hash", "last_error", "certificate_expiry", "reported_at", "source")

@@ -63,6 +63,11 @@ class ConfigServiceStub:
                 request_serializer=mesh_dot_v1_dot_control__plane__pb2.RollbackRequest.SerializeToString,
                 response_deserializer=mesh_dot_v1_dot_control__plane__pb2.ApplyResponse.FromString,
                 _registered_method=True)
+        self.Check = channel.unary_unary(
+                '/mesh.v1.ConfigService/Check',
+                request_serializer=mesh_dot_v1_dot_control__plane__pb2.CheckRequest.SerializeToString,
+                response_deserializer=mesh_dot_v1_dot_control__plane__pb2.CheckResponse.FromString,
+                _registered_method=True)
 
 
 class ConfigServiceServicer:
@@ -107,6 +112,15 @@ class ConfigServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Check(self, request, context):
+        """Explain the access decision for one call against the live config (`meshctl check`).
+        Read-only. Allowed for operators who may read the AccessPolicies of the providing
+        System's org or of the caller's org.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConfigServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -134,6 +148,11 @@ def add_ConfigServiceServicer_to_server(servicer, server):
                     servicer.Rollback,
                     request_deserializer=mesh_dot_v1_dot_control__plane__pb2.RollbackRequest.FromString,
                     response_serializer=mesh_dot_v1_dot_control__plane__pb2.ApplyResponse.SerializeToString,
+            ),
+            'Check': grpc.unary_unary_rpc_method_handler(
+                    servicer.Check,
+                    request_deserializer=mesh_dot_v1_dot_control__plane__pb2.CheckRequest.FromString,
+                    response_serializer=mesh_dot_v1_dot_control__plane__pb2.CheckResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -275,6 +294,33 @@ class ConfigService:
             '/mesh.v1.ConfigService/Rollback',
             mesh_dot_v1_dot_control__plane__pb2.RollbackRequest.SerializeToString,
             mesh_dot_v1_dot_control__plane__pb2.ApplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Check(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mesh.v1.ConfigService/Check',
+            mesh_dot_v1_dot_control__plane__pb2.CheckRequest.SerializeToString,
+            mesh_dot_v1_dot_control__plane__pb2.CheckResponse.FromString,
             options,
             channel_credentials,
             insecure,

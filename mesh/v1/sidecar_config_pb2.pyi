@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SidecarConfig(_message.Message):
-    __slots__ = ("identity", "outbound", "inbound", "admin", "routes", "max_message_bytes", "drain_timeout", "max_connection_age", "etcd", "control_plane", "state_dir", "join", "health")
+    __slots__ = ("identity", "outbound", "inbound", "admin", "routes", "max_message_bytes", "drain_timeout", "max_connection_age", "etcd", "control_plane", "state_dir", "join", "health", "audit")
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
     OUTBOUND_FIELD_NUMBER: _ClassVar[int]
     INBOUND_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class SidecarConfig(_message.Message):
     STATE_DIR_FIELD_NUMBER: _ClassVar[int]
     JOIN_FIELD_NUMBER: _ClassVar[int]
     HEALTH_FIELD_NUMBER: _ClassVar[int]
+    AUDIT_FIELD_NUMBER: _ClassVar[int]
     identity: WorkloadIdentity
     outbound: Listener
     inbound: InboundListener
@@ -37,7 +38,18 @@ class SidecarConfig(_message.Message):
     state_dir: str
     join: JoinConfig
     health: Listener
-    def __init__(self, identity: _Optional[_Union[WorkloadIdentity, _Mapping]] = ..., outbound: _Optional[_Union[Listener, _Mapping]] = ..., inbound: _Optional[_Union[InboundListener, _Mapping]] = ..., admin: _Optional[_Union[Listener, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[StaticRoute, _Mapping]]] = ..., max_message_bytes: _Optional[int] = ..., drain_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_connection_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., etcd: _Optional[_Union[EtcdSource, _Mapping]] = ..., control_plane: _Optional[_Union[ControlPlaneEndpoint, _Mapping]] = ..., state_dir: _Optional[str] = ..., join: _Optional[_Union[JoinConfig, _Mapping]] = ..., health: _Optional[_Union[Listener, _Mapping]] = ...) -> None: ...
+    audit: AuditConfig
+    def __init__(self, identity: _Optional[_Union[WorkloadIdentity, _Mapping]] = ..., outbound: _Optional[_Union[Listener, _Mapping]] = ..., inbound: _Optional[_Union[InboundListener, _Mapping]] = ..., admin: _Optional[_Union[Listener, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[StaticRoute, _Mapping]]] = ..., max_message_bytes: _Optional[int] = ..., drain_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_connection_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., etcd: _Optional[_Union[EtcdSource, _Mapping]] = ..., control_plane: _Optional[_Union[ControlPlaneEndpoint, _Mapping]] = ..., state_dir: _Optional[str] = ..., join: _Optional[_Union[JoinConfig, _Mapping]] = ..., health: _Optional[_Union[Listener, _Mapping]] = ..., audit: _Optional[_Union[AuditConfig, _Mapping]] = ...) -> None: ...
+
+class AuditConfig(_message.Message):
+    __slots__ = ("directory", "checkpoint_every", "checkpoint_interval")
+    DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    directory: str
+    checkpoint_every: int
+    checkpoint_interval: _duration_pb2.Duration
+    def __init__(self, directory: _Optional[str] = ..., checkpoint_every: _Optional[int] = ..., checkpoint_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class JoinConfig(_message.Message):
     __slots__ = ("address", "token_file")

@@ -40,6 +40,11 @@ def resources(trust_domain: str, inbound: str, timeout: str = "10s") -> str:
                                 "descriptorSet": base64.b64encode(descriptor_set()).decode(),
                                 "endpoints": [{"address": inbound}]}),
         doc("Route", "welfare-to-echo", {"consumer": "welfare", "grpcService": "test.Echo", "timeout": timeout}),
+        doc("AccessPolicy", "echo-access", {"system": "registry", "rules": [{
+            "name": "welfare", "purposeRequired": False,
+            "callers": {"spiffeIds": [f"spiffe://{trust_domain}/org/{ORG}/sys/welfare"]},
+            "methods": [f"/test.Echo/{m}" for m in ("Unary", "ClientStream", "ServerStream", "Bidi", "Fail", "Sleep")],
+        }]}),
     ])
 
 

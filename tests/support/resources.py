@@ -9,7 +9,7 @@ from certs.spiffe_id import workload_id
 from mesh.commit import Change
 from mesh.keys import DENYLIST_KEY, TRUST_BUNDLE_KEY, resource_key
 from mesh.resources import API_VERSION
-from mesh.v1 import organization_pb2, route_pb2, service_pb2, signed_pb2, system_pb2
+from mesh.v1 import access_policy_pb2, organization_pb2, route_pb2, service_pb2, signed_pb2, system_pb2
 from mesh.v1.meta_pb2 import ObjectMeta
 
 TRUST_DOMAIN = "tsunagi.test"
@@ -62,6 +62,19 @@ def route(
                            metadata=ObjectMeta(name=name, org=org), spec=spec)
 
 
+def access_policy(name: str = "registry-access", system_name: str = PROVIDER,
+                  caller: str = CONSUMER_ID, methods: tuple[str, ...] | None = None,
+                  org: str = ORG) -> access_policy_pb2.AccessPolicy:
+    """The provider lets `caller` call every test.Echo method, stating no purpose."""
+    methods = methods or tuple(f"/{SERVICE}/{m}" for m in ("Unary", "ClientStream", "ServerStream",
+                                                             "Bidi", "Fail", "Sleep"))
+    rule = access_policy_pb2.AccessRule(name="echo", methods=list(methods), purpose_required=False,
+                                        callers=access_policy_pb2.Callers(spiffe_ids=[caller]))
+    return access_policy_pb2.AccessPolicy(
+        api_version=API_VERSION, kind="AccessPolicy", metadata=ObjectMeta(name=name, org=org),
+        spec=access_policy_pb2.AccessPolicySpec(system=system_name, rules=[rule]))
+
+
 def key_of(resource: Message) -> str:
     meta = resource.metadata  # type: ignore[attr-defined]
     return resource_key(resource.DESCRIPTOR.name, meta.org, meta.name)
@@ -78,7 +91,8 @@ def delete(resource: Message) -> Change:
 
 def base_mesh() -> list[Change]:
     """A valid mesh: the consumer routes test.Echo to the provider."""
-    return [put(r) for r in (organization(), system(CONSUMER), system(PROVIDER), service(), route())]
+    return [put(r) for r in (organization(), system(CONSUMER), system(PROVIDER), service(), route(),
+                             access_policy())]
 
 
 def trust_bundle(*roots_pem: bytes) -> Change:

@@ -125,6 +125,7 @@ def make_pair(
     route_identity: str = PROVIDER_ID,
     pki: Pki | None = None,
     services: tuple[str, ...] = ("test.Echo",),
+    audit: bool = False,
 ) -> Pair:
     """Write certificates and configs for a sidecar pair; nothing is started yet."""
     pki = pki or Pki.create(directory / "pki")
@@ -142,6 +143,8 @@ def make_pair(
         }
         if max_message_bytes:
             doc["maxMessageBytes"] = max_message_bytes
+        if audit:
+            doc["audit"] = {"directory": str(directory / f"{name}-audit"), "checkpointEvery": 50}
         if name == "consumer":
             doc["outbound"] = {"address": outbound}
             doc["routes"] = [

@@ -35,9 +35,9 @@ class FakeSide:
     def method_kind(self, method: str) -> str | None:
         return KINDS.get(method) if self.known else None
 
-    def prepare(self, method: str, context: aio.ServicerContext) -> Leg:
-        return Leg(self.channel, list(context.invocation_metadata() or ()), context.time_remaining(),
-                   "e" * 32, "spiffe://t/app")
+    def prepare(self, method: str, context: aio.ServicerContext, exchange) -> Leg:
+        exchange.id, exchange.peer, exchange.allowed = "e" * 32, "spiffe://t/app", True
+        return Leg(self.channel, list(context.invocation_metadata() or ()), context.time_remaining())
 
 
 @pytest.fixture(params=[True, False], ids=["kind-aware", "stream-relay"])

@@ -25,6 +25,7 @@ from tests.integration.sidecar.conftest import EtcdEnv, MeshPki, running
 from tests.support.config_writer import ConfigWriter
 from tests.support.echo import start_echo
 from tests.support.resources import (
+    access_policy,
     CONSUMER,
     CONSUMER_ID,
     PROVIDER,
@@ -95,7 +96,7 @@ def addresses() -> tuple[str, str]:
 
 def _mesh(inbound: str) -> list[Change]:
     return [put(r) for r in (organization(), system(CONSUMER), system(PROVIDER),
-                             service(endpoints=(inbound,)), route())]
+                             service(endpoints=(inbound,)), route(), access_policy())]
 
 
 def _provider(tmp_path: Path, pki: MeshPki, etcd: EtcdEnv, inbound: str, echo_port: int) -> Settings:

@@ -88,8 +88,8 @@ async def test_denylist_and_trust_bundle_reach_the_snapshot(mesh: Mesh) -> None:
 
 async def test_unknown_resource_kinds_are_verified_but_ignored(mesh: Mesh) -> None:
     """A newer control plane's kind does not stop an older sidecar, but must still verify."""
-    key = resource_key("Schema", "", "person")
-    await mesh.writer.apply([Change(key, "Schema", b"\x0a\x01x")])
+    key = resource_key("FutureKind", "", "person")
+    await mesh.writer.apply([Change(key, "FutureKind", b"\x0a\x01x")])
     values, _ = await mesh.values()
     assert SERVICE in mesh.compile(values).routes
     unsigned = mesh.reseal({**values, key: b"\x0a\x01x"})

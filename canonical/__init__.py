@@ -1,0 +1,1 @@
+"""Canonical vocabularies the mesh ships (generated from proto/canonical)."""

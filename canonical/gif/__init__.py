@@ -1,0 +1,1 @@
+"""The Digital Agency GIF core data model, as the mesh ships it."""
