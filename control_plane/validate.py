@@ -184,6 +184,20 @@ def _descriptor_pool(data: bytes) -> tuple[descriptor_pool.DescriptorPool | None
     return pool, ""
 
 
+def providers_of(grpc_service: str, world: World) -> list[tuple[str, str]]:
+    """The (org, system) that serve a gRPC service: a Service lists it, or (for a canonical
+    service) a System that has a Service implements it through one of its Mappings."""
+    found = [(s.metadata.org, s.spec.system) for s in world.of_kind("Service")  # type: ignore[attr-defined]
+             if grpc_service in s.spec.grpc_services]  # type: ignore[attr-defined]
+    serving = {(s.metadata.org, s.spec.system) for s in world.of_kind("Service")}  # type: ignore[attr-defined]
+    for mapping in world.of_kind("Mapping"):
+        owner = (mapping.metadata.org, mapping.spec.system)  # type: ignore[attr-defined]
+        if owner in serving and owner not in found and any(
+                op.canonical.split("/")[1:2] == [grpc_service] for op in mapping.spec.operations):  # type: ignore[attr-defined]
+            found.append(owner)
+    return found
+
+
 def _route(message: Message, world: World) -> list[FieldError]:
     meta, spec = message.metadata, message.spec  # type: ignore[attr-defined]
     errors = []
@@ -193,7 +207,7 @@ def _route(message: Message, world: World) -> list[FieldError]:
         errors.append(FieldError("spec.consumer", f"system {spec.consumer!r} does not exist in org {meta.org}"))
     if not spec.grpc_service:
         errors.append(FieldError("spec.grpcService", "required"))
-    elif not any(spec.grpc_service in s.spec.grpc_services for s in world.of_kind("Service")):  # type: ignore[attr-defined]
+    elif not providers_of(spec.grpc_service, world):
         errors.append(FieldError("spec.grpcService", f"no Service provides {spec.grpc_service!r}"))
     if message.spec.HasField("timeout"):  # type: ignore[attr-defined]
         seconds = spec.timeout.ToTimedelta().total_seconds()
@@ -217,7 +231,7 @@ def check_references(message: Message, world: World) -> list[FieldError]:
     if name == "Route":
         if world.get("System", meta.org, spec.consumer) is None:
             errors.append(FieldError("spec.consumer", f"system {spec.consumer!r} does not exist in org {meta.org}"))
-        if not any(spec.grpc_service in s.spec.grpc_services for s in world.of_kind("Service")):  # type: ignore[attr-defined]
+        if not providers_of(spec.grpc_service, world):
             errors.append(FieldError("spec.grpcService", f"no Service provides {spec.grpc_service!r}"))
     errors += [e for check in _REFERENCE_CHECKS for e in check(message, world)]
     return errors

@@ -28,6 +28,11 @@ RESIDENTS = [
     pb.Resident(resident_code="12345678903", shimei="髙橋　花子", shimei_kana="ﾀｶﾊｼ ﾊﾅｺ",
                 seinengappi="平成元年1月8日", seibetsu="女", jusho="東京都千代田区永田町二丁目3番1号",
                 yubin_bango="〒100-0014", household_id="H-0002"),
+    # A legacy record without the space between family and given name: the mesh must refuse
+    # to guess where to split it, and say so.
+    pb.Resident(resident_code="12345678904", shimei="山田太郎", shimei_kana="ﾔﾏﾀﾞ ﾀﾛｳ",
+                seinengappi="令和元年5月1日", seibetsu="男", jusho="東京都千代田区永田町一丁目7番1号",
+                yubin_bango="〒100-0014", household_id="H-0003"),
 ]
 
 

@@ -186,6 +186,10 @@ def main() -> int:
     from scripts import demo_policy
 
     demo_policy.main()
+    print("\n\n######## Act 3: translation between systems that keep their own schemas", flush=True)
+    from scripts import demo_translation
+
+    demo_translation.main()
     print("\ndemo finished: every step behaved as described.")
     return 0
 

@@ -26,9 +26,12 @@ from mesh.keys import (
     parse_resource_key,
 )
 from mesh.policy import PolicyError, compile_policies
+from mesh.translate.descriptors import DescriptorSetError, pool_from_bytes
+from mesh.translate.engine import CompiledOperation, compile_mapping
+from mesh.translate.errors import MappingInvalid
 from mesh.resources import KINDS
 from mesh.signing import ValueRejected, Verifier, head_digest, signer_public_key
-from mesh.v1 import organization_pb2, route_pb2, service_pb2, signed_pb2, system_pb2
+from mesh.v1 import mapping_pb2, organization_pb2, schema_pb2, route_pb2, service_pb2, signed_pb2, system_pb2
 from sidecar.snapshot import SERVER_STREAM, UNARY, Snapshot, Upstream
 
 # RouteSpec.timeout: "Default 30s".
@@ -116,12 +119,24 @@ def compile_snapshot(
         policy = compile_policies(resources.all)
     except PolicyError as exc:
         raise SnapshotRejected(f"access policies: {exc}") from None
+    translations = _translations(resources, own)
+    kinds = _method_kinds(relevant)
+    responses = _response_types(mine)
+    for op in translations.values():
+        kind = None if op.client_streaming else SERVER_STREAM if op.server_streaming else UNARY
+        for path in (op.local, op.canonical):
+            if kind is not None:
+                kinds[path] = kind
+            else:
+                kinds.pop(path, None)
+        responses[op.canonical] = op.response.canonical_class
     return Snapshot(
         routes=MappingProxyType(routes),
-        method_kinds=MappingProxyType(_method_kinds(relevant)),
+        method_kinds=MappingProxyType(kinds),
         policy=policy,
         own_system=own if own in resources.systems else None,
-        response_types=MappingProxyType(_response_types(mine)),
+        response_types=MappingProxyType(responses),
+        translations=MappingProxyType(translations),
         revision=revision,
         version=head.version,
         config_hash=head.digest.hex(),
@@ -266,11 +281,24 @@ def _check_references(
 
 
 def _providers(resources: _Resources) -> dict[str, list[tuple[str, str]]]:
-    """gRPC service name → the Service resources that provide it."""
+    """gRPC service name → the Service resources that provide it. A canonical service is
+    provided by a System that has a Service and implements the service through a Mapping;
+    calls reach it at that Service's endpoints."""
     providers: dict[str, list[tuple[str, str]]] = {}
+    first_service: dict[tuple[str, str], tuple[str, str]] = {}
     for ref, service in sorted(resources.services.items()):
+        first_service.setdefault((ref[0], service.spec.system), ref)
         for grpc_service in service.spec.grpc_services:
             providers.setdefault(grpc_service, []).append(ref)
+    for mapping in resources.all:
+        if not isinstance(mapping, mapping_pb2.Mapping):
+            continue
+        ref = first_service.get((mapping.metadata.org, mapping.spec.system))
+        if ref is None:
+            continue  # a consumer's Mapping: it provides nothing
+        for name in sorted({op.canonical.split("/")[1] for op in mapping.spec.operations if op.canonical.count("/") == 2}):
+            if ref not in providers.setdefault(name, []):
+                providers[name].append(ref)
     return providers
 
 
@@ -347,6 +375,30 @@ def _response_types(services: Sequence[service_pb2.Service]) -> dict[str, type]:
             raise SnapshotRejected(
                 f"service {service.metadata.org}/{service.metadata.name}: descriptorSet: {exc}") from None
     return types
+
+
+def _translations(resources: _Resources, own: tuple[str, str]) -> dict[str, CompiledOperation]:
+    """This system's Mapping operations, by local AND by canonical method path: the consumer
+    looks up the local path its app calls, the provider the canonical path that arrives."""
+    schemas = {s.metadata.name: s for s in resources.all if isinstance(s, schema_pb2.Schema)}
+    operations: dict[str, CompiledOperation] = {}
+    for mapping in resources.all:
+        if not isinstance(mapping, mapping_pb2.Mapping) or (mapping.metadata.org, mapping.spec.system) != own:
+            continue
+        where = f"mapping {mapping.metadata.org}/{mapping.metadata.name}"
+        schema = schemas.get(mapping.spec.schema)
+        if schema is None:
+            raise SnapshotRejected(f"{where}: schema {mapping.spec.schema!r} does not exist")
+        try:
+            compiled = compile_mapping(mapping, None, pool_from_bytes(schema.spec.descriptor_set))
+        except (MappingInvalid, DescriptorSetError) as exc:
+            raise SnapshotRejected(f"{where}: {exc}") from None
+        for op in compiled.by_local.values():
+            for path in (op.local, op.canonical):
+                if path in operations:
+                    raise SnapshotRejected(f"{where}: a second mapping for {path}")
+                operations[path] = op
+    return operations
 
 
 def _trust_roots(bundle: signed_pb2.TrustBundle) -> tuple[bytes, ...]:

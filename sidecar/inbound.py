@@ -2,6 +2,8 @@
 
 Layers, top to bottom:
   1. identity:  the caller is the SPIFFE ID of the verified client certificate, nothing else
+  1b. translate: a canonical operation this system implements goes to the app as its local
+                method, messages canonical→local (responses local→canonical)
   2. purpose:   the one x-mesh-purpose value the consumer sidecar set
   3. policy:    the provider's access policy decides, authoritatively (and takes a rate token)
   4. minimise:  a field grant removes or masks what the caller may not see, in every response
@@ -17,6 +19,7 @@ from google.protobuf.message import DecodeError
 from grpc import aio
 
 from mesh.policy import FieldGrant, InvalidPurpose, RateLimiter, apply_grant, purpose_from_metadata
+from sidecar import translation
 from sidecar.errors import Denied, NotReady, RateLimited, Untranslatable
 from sidecar.exchange import Exchange, Transform
 from sidecar.identity import PeerIdentities
@@ -52,6 +55,11 @@ class Inbound:
         if snapshot is None:
             raise NotReady("no valid config is loaded, so every call is denied")
         exchange.config_version, exchange.config_revision = snapshot.version, snapshot.revision
+        operation = snapshot.translations.get(method)
+        upstream_method = method
+        if operation is not None and operation.canonical == method:
+            upstream_method = operation.local
+            translation.attach(exchange, operation, provider=True)
         # 2. purpose
         purpose = purpose_from_metadata(incoming)
         exchange.purpose = purpose if isinstance(purpose, str) else ""
@@ -65,8 +73,10 @@ class Inbound:
                 error = RateLimited if decision.status.name == "RESOURCE_EXHAUSTED" else Denied
                 raise error(f"{decision.reason.value}{detail}")
             # 4. minimise
-            if decision.field_grant is not None:
-                exchange.response_transform = _grant(snapshot.response_types.get(method), decision.field_grant, method)
+            if decision.field_grant is not None:  # on the canonical message when translated
+                exchange.response_transform = translation.then(
+                    exchange.response_transform,
+                    _grant(snapshot.response_types.get(method), decision.field_grant, method))
         elif isinstance(purpose, InvalidPurpose):
             raise Denied(f"purpose not allowed ({purpose.reason})")
         exchange.allowed = True
@@ -77,7 +87,7 @@ class Inbound:
         if isinstance(purpose, str):
             metadata.append((PURPOSE, purpose))
         # 6. deadline
-        return Leg(self._app, metadata, context.time_remaining())
+        return Leg(self._app, metadata, context.time_remaining(), upstream_method)
 
 
 def _grant(message_class: type | None, grant: FieldGrant, method: str) -> Transform:

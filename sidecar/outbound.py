@@ -1,6 +1,8 @@
 """The outbound side: calls from the local app, on their way to a provider sidecar.
 
 Layers, top to bottom:
+  0. translate: a local method this system maps is sent as its canonical operation, with its
+                messages translated local→canonical (responses back canonical→local)
   1. route:     exact /pkg.Service/Method → provider endpoint and expected identity
   2. purpose:   the app's one x-mesh-purpose value, read strictly before anything is stripped
   3. egress:    may this system call this method at all? (a policy somewhere must allow it)
@@ -13,6 +15,7 @@ from __future__ import annotations
 from grpc import aio
 
 from mesh.policy import InvalidPurpose, purpose_from_metadata
+from sidecar import translation
 from sidecar.channels import PeerChannels
 from sidecar.errors import Denied, NoRoute, NotReady
 from sidecar.exchange import Exchange
@@ -42,6 +45,11 @@ class Outbound:
         if snapshot is None:
             raise NotReady("no valid config is loaded, so every call is denied")
         exchange.config_version, exchange.config_revision = snapshot.version, snapshot.revision
+        # 0. translate: a local method this system maps goes out as its canonical operation
+        operation = snapshot.translations.get(method)
+        if operation is not None and operation.local == method:
+            method = exchange.method = operation.canonical
+            translation.attach(exchange, operation, provider=False)
         # 1. route
         parts = split_method(method)
         upstream = snapshot.route(parts[0]) if parts else None
@@ -70,4 +78,4 @@ class Outbound:
         timeout = context.time_remaining()
         if upstream.timeout is not None and (timeout is None or timeout > upstream.timeout):
             timeout = upstream.timeout
-        return Leg(self._peers.get(upstream.endpoint, upstream.identity), metadata, timeout)
+        return Leg(self._peers.get(upstream.endpoint, upstream.identity), metadata, timeout, method)

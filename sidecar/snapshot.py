@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 from mesh.policy import PolicyTable
 from mesh.v1 import sidecar_config_pb2 as pb
@@ -59,6 +59,9 @@ class Snapshot:
     own_system: tuple[str, str] | None = None
     # "/pkg.Svc/M" → response message class of this system's own methods (for field grants).
     response_types: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
+    # This system's Mapping operations (mesh.translate CompiledOperation), by local and by
+    # canonical method path. Empty: every call stays on the raw-bytes fast path.
+    translations: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def route(self, service: str) -> Upstream | None:
         """The upstream for a gRPC service name: the exact entry, else the "*" entry."""

@@ -32,7 +32,7 @@ from mesh.keys import CONFIG_PREFIX, HEAD_KEY
 from mesh.store.errors import StoreError
 from mesh.store.etcd import EtcdStore
 from mesh.v1 import signed_pb2
-from sidecar.config_client import ConfigClient
+from sidecar.config_client import ApplyHook, ConfigClient
 from sidecar.lkg import LastKnownGood
 from sidecar.snapshot import Snapshot
 
@@ -119,7 +119,7 @@ class Worker:
             self._tasks.append(asyncio.create_task(client.run()))
 
     @staticmethod
-    def _hook(index: int):  # type: ignore[no-untyped-def]
+    def _hook(index: int) -> ApplyHook:
         async def on_apply(snapshot: Snapshot) -> None:
             # This is the sidecar's swap: from here on a call reads this snapshot.
             emit({"ev": "a", "i": index, "v": snapshot.version, "t": time.monotonic()})

@@ -102,3 +102,12 @@ async def test_waiting_for_all_gives_up_after_its_timeout() -> None:
     recorder = Recorder(2)
     recorder.record(CLIENT, 0, 3, 1.0)
     assert not await recorder.wait_all(CLIENT, 3, timeout=0.05)
+
+
+async def test_waiting_for_a_wave_ignores_indexes_outside_it() -> None:
+    """A wave of clients is done when its own indexes are there, whatever the others do."""
+    recorder = Recorder(4)
+    recorder.record(CLIENT, 2, 3, 1.0)
+    recorder.record(CLIENT, 3, 3, 1.0)
+    assert await recorder.wait_all(CLIENT, 3, timeout=0.05, indexes=[2, 3])
+    assert not await recorder.wait_all(CLIENT, 3, timeout=0.05, indexes=[1, 2])
