@@ -28,6 +28,8 @@ from certs.spiffe_id import InvalidSpiffeId, parse_spiffe_id
 from certs.verify import PeerRejected, identity_from_pem
 from sidecar.certificates import Certificates, DynamicServerCredentials, Identity, not_after
 from sidecar.channels import PeerChannels, TlsMaterial, app_channel, base_options
+from mesh.v1 import sidecar_api_pb2_grpc
+from sidecar.allowed import MeshSidecar
 from sidecar.audit import Auditor
 from sidecar.checkpoints import ControlPlaneSink
 from sidecar.reporter import Report, Reporter
@@ -187,6 +189,8 @@ class Sidecar:
             outbound.snapshot = snapshot
             proxies.append(Proxy(outbound, auditor))
             server = aio.server(options=options)
+            # The metaservice first: the proxy would otherwise take every method.
+            sidecar_api_pb2_grpc.add_MeshSidecarServicer_to_server(MeshSidecar(outbound), server)
             server.add_generic_rpc_handlers([proxies[-1]])
             _bind(server, settings.outbound, None)
             servers.append(server)

@@ -99,3 +99,16 @@ async def test_the_registrys_error_passes_through_translation(mesh) -> None:
     with pytest.raises(grpc.RpcError) as err:
         await asyncio.to_thread(stub.LookupCitizen, wpb.CitizenQuery(citizen_number="99999999999"), timeout=10)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND and "登録されていません" in err.value.details()
+
+
+async def test_allowed_methods_metaservice_answers_from_the_live_policy(mesh) -> None:
+    """The app asks its own sidecar what it may call: the canonical operations, per policy."""
+    from mesh.v1 import sidecar_api_pb2, sidecar_api_pb2_grpc
+
+    local, _ = mesh
+    outbound = yaml.safe_load((local.workdir / "sidecars" / "welfare" / "sidecar.yaml").read_text())["outbound"]["address"]
+    with grpc.insecure_channel(outbound) as channel:
+        reply = await asyncio.to_thread(sidecar_api_pb2_grpc.MeshSidecarStub(channel).AllowedMethods,
+                                        sidecar_api_pb2.AllowedMethodsRequest(), timeout=10)
+    assert reply.consumer == f"spiffe://{TD}/org/{CITY_B}/sys/welfare"
+    assert sorted(m.method for m in reply.methods) == sorted([GET_PERSON, LIST_HOUSEHOLD])
