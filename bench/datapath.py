@@ -1,6 +1,8 @@
-"""The data-path benchmark: direct vs nginx pair vs bare forwarder pair vs sidecar pair.
+"""The data-path benchmark: direct vs nginx pair vs bare forwarder pair vs sidecar pairs
+(static config, with and without the audit log; from etcd through the control plane, with and
+without the audit log).
 
-`python -m bench.datapath [--rounds 3] [--quick]` starts one upstream and the four paths,
+`python -m bench.datapath [--rounds 3] [--quick]` starts one upstream and every path,
 measures them in rotated order round after round, prints markdown tables of the medians
 to stdout and writes every number to bench/results/datapath-<timestamp>.json.
 """
@@ -27,11 +29,13 @@ import grpc
 from bench.h2load import H2loadPlan, h2load_version
 from bench.identities import create_pki
 from bench.measure import LoadPlan, measure
+from bench.meshes import Meshes
 from bench.nginx import nginx_problems, nginx_version
 from bench.paths import PATH_NAMES, Bench, DataPath, Launched, launch, wait_ready
 from bench.ports import free_ports
 from bench.process import REPO, ChildFailed, Children
-from bench.report import Metrics, add_added, flatten, markdown, medians, ratios
+from bench.report import Metrics, add_added, flatten, markdown, medians, overheads, ratios
+from mesh.store.local_etcd import ETCD_BINARY
 
 RESULTS = REPO / "bench" / "results"
 _FAILURES = (ChildFailed, TimeoutError, RuntimeError, OSError, ValueError)
@@ -97,6 +101,7 @@ def environment() -> dict[str, Any]:
         "protobuf": google.protobuf.__version__,
         "nginx": nginx_version(),
         "h2load": h2load_version(),
+        "etcd": _first_line([ETCD_BINARY, "--version"]),
         "kernel": platform.release(),
         "cpu_count": os.cpu_count(),
         "cpu_model": _cpu_model(),
@@ -111,15 +116,19 @@ def run(args: argparse.Namespace, plan: LoadPlan) -> dict[str, Any]:
     if "nginx" in args.paths and (problems := nginx_problems()):
         failed["nginx"] = "; ".join(problems)
     rounds: list[dict[str, Any]] = []
+    # Leaving the block stops the children (sidecars, proxies, upstream) first, then the
+    # meshes' control planes and etcd, then removes the scratch dir.
     with (
         tempfile.TemporaryDirectory(prefix="tsunagi-bench-") as tmp,
+        Meshes(Path(tmp) / "meshes") as meshes,
         Children(Path(tmp) / "logs") as children,
     ):
         workdir = Path(tmp)
         (upstream_port,) = free_ports(1)
         upstream_address = f"127.0.0.1:{upstream_port}"
         upstream = children.start_python("upstream", "bench.upstream", "--listen", upstream_address)
-        bench = Bench(children, create_pki(workdir / "pki"), workdir, upstream_address)
+        pki = create_pki(workdir / "pki")
+        bench = Bench(children, pki, workdir, upstream_address, meshes)
         ready = _bring_up([p for p in args.paths if p not in failed], bench, failed)
         if "direct" not in ready:
             raise RuntimeError(f"the upstream never answered: {failed.get('direct', '')}")
@@ -197,20 +206,18 @@ def _cpu_model() -> str | None:
 
 
 def _git_commit() -> str | None:
+    return _first_line(["git", "-C", str(REPO), "rev-parse", "HEAD"])
+
+
+def _first_line(argv: list[str]) -> str | None:
+    """The first line a command prints, or None when it cannot run or fails."""
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except OSError:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
         return None
-    if done.returncode != 0:
+    if done.returncode != 0 or not done.stdout.strip():
         return None
-    return done.stdout.strip() or None
+    return done.stdout.splitlines()[0].strip()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -235,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     measured = [p for p in args.paths if any(p in r["metrics"] for r in outcome["rounds"])]
     median = medians([r["metrics"] for r in outcome["rounds"]], measured)
     ratio = ratios(median)
-    print(markdown(median, ratio, outcome["failed"]))
+    overhead = overheads([r["metrics"] for r in outcome["rounds"]])
+    print(markdown(median, ratio, outcome["failed"], overhead))
     document = {
         "benchmark": "datapath",
         "started": started.isoformat(timespec="seconds"),
@@ -261,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "median": median,
         "ratios": ratio,
+        "overheads": overhead,
         "failed": outcome["failed"],
         "rounds": outcome["rounds"],
     }

@@ -1,11 +1,16 @@
-"""The four data paths under test, how each is brought up, and when it is ready.
+"""The data paths under test, how each is brought up, and when it is ready.
 
-direct   client → upstream
-nginx    client → nginx A (h2c) → mTLS → nginx B → h2c → upstream
-bare     client → bare forwarder A (h2c) → mTLS → bare forwarder B → h2c → upstream
-sidecar  client → consumer sidecar (outbound) → mTLS → provider sidecar (inbound) → upstream
+direct         client → upstream
+nginx          client → nginx A (h2c) → mTLS → nginx B → h2c → upstream
+bare           client → bare forwarder A (h2c) → mTLS → bare forwarder B → h2c → upstream
+sidecar        client → consumer sidecar (outbound) → mTLS → provider sidecar (inbound) → upstream
+sidecar-audit  as sidecar, with the audit log on in both sidecars
+mesh           as sidecar, configured from etcd by the control plane (signed config, access
+               policy at egress and provider, the unary relay the Service's descriptors allow)
+mesh-audit     as mesh, with the audit log on in both sidecars
 
-Every mTLS hop uses the same workload certificates and pins the provider's DNS name.
+Every mTLS hop pins the provider's DNS name. The static paths share the bench PKI; each mesh
+path has its own mesh (CA, etcd, control plane), and its sidecars join it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -20,25 +26,28 @@ import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.identities import Pki
+from bench.meshes import Meshes
 from bench.nginx import back_config, front_config, write_instance
 from bench.ports import free_ports
 from bench.process import Child, ChildFailed, Children
 from bench.procstat import children_of
 from bench.upstream import METHOD, PAYLOAD_BYTES
 
-PATH_NAMES = ("direct", "nginx", "bare", "sidecar")
+PATH_NAMES = ("direct", "nginx", "bare", "sidecar", "sidecar-audit", "mesh", "mesh-audit")
 READY_TIMEOUT_SECONDS = 30.0
 _POLL_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
 class Bench:
-    """What every path shares: the process owner, the PKI, a scratch dir and the upstream."""
+    """What every path shares: the process owner, the PKI, a scratch dir, the upstream, and
+    the owner of the mesh paths' meshes (their etcd and control plane)."""
 
     children: Children
     pki: Pki
     workdir: Path
     upstream: str
+    meshes: Meshes
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +77,15 @@ class Launched:
 
 def launch(name: str, bench: Bench) -> Launched:
     """Start the processes of path `name` without waiting for them."""
-    starters = {"direct": _direct, "nginx": _nginx, "bare": _bare, "sidecar": _sidecar}
+    starters: dict[str, Callable[[Bench], Launched]] = {
+        "direct": _direct,
+        "nginx": _nginx,
+        "bare": _bare,
+        "sidecar": partial(_sidecar, name="sidecar", audit=False),
+        "sidecar-audit": partial(_sidecar, name="sidecar-audit", audit=True),
+        "mesh": partial(_mesh, name="mesh", audit=False),
+        "mesh-audit": partial(_mesh, name="mesh-audit", audit=True),
+    }
     return starters[name](bench)
 
 
@@ -179,15 +196,17 @@ def _bare(bench: Bench) -> Launched:
     return Launched("bare", _local(a_port), roles={"A": a, "B": b})
 
 
-def _sidecar(bench: Bench) -> Launched:
+def _sidecar(bench: Bench, name: str, audit: bool) -> Launched:
+    """The static pair: routes from the --config file, no policy layer, every method relayed
+    as a stream (a static config does not know method kinds)."""
     outbound, inbound, consumer_admin, provider_admin = free_ports(4)
     pki = bench.pki
-    provider = {
+    provider: dict[str, object] = {
         "identity": _identity_files(pki, "provider"),
         "inbound": {"address": _local(inbound), "upstream": bench.upstream},
         "admin": {"address": _local(provider_admin)},
     }
-    consumer = {
+    consumer: dict[str, object] = {
         "identity": _identity_files(pki, "consumer"),
         "outbound": {"address": _local(outbound)},
         "admin": {"address": _local(consumer_admin)},
@@ -197,20 +216,33 @@ def _sidecar(bench: Bench) -> Launched:
     }
     # The YAML sits beside the certificates: identity paths are relative to the YAML file.
     configs = {}
-    for name, doc in (("provider", provider), ("consumer", consumer)):
-        configs[name] = pki.bundle.parent / f"sidecar-{name}.yaml"
-        configs[name].write_text(yaml.safe_dump(doc, sort_keys=False))
+    for who, doc in (("provider", provider), ("consumer", consumer)):
+        if audit:
+            doc["audit"] = {"directory": str(bench.workdir / name / f"audit-{who}")}
+        configs[who] = pki.bundle.parent / f"{name}-{who}.yaml"
+        configs[who].write_text(yaml.safe_dump(doc, sort_keys=False))
     b = bench.children.start_python(
-        "sidecar-provider", "sidecar", "--config", str(configs["provider"])
+        f"{name}-provider", "sidecar", "--config", str(configs["provider"])
     )
     a = bench.children.start_python(
-        "sidecar-consumer", "sidecar", "--config", str(configs["consumer"])
+        f"{name}-consumer", "sidecar", "--config", str(configs["consumer"])
     )
     return Launched(
-        "sidecar",
+        name,
         _local(outbound),
         roles={"A": a, "B": b},
         admins=(_local(consumer_admin), _local(provider_admin)),
+    )
+
+
+def _mesh(bench: Bench, name: str, audit: bool) -> Launched:
+    """A pair that joins its own mesh and takes its config from etcd. Only the two sidecars
+    are this path's processes; the mesh's etcd and control plane are not counted."""
+    pair = bench.meshes.create(name, bench.upstream, audit=audit)
+    b = bench.children.start(f"{name}-provider", list(pair.provider.argv))
+    a = bench.children.start(f"{name}-consumer", list(pair.consumer.argv))
+    return Launched(
+        name, pair.target, roles={"A": a, "B": b}, admins=(pair.consumer.admin, pair.provider.admin)
     )
 
 

@@ -1,5 +1,6 @@
 """The report: per-round measurements flattened into metrics, medians across rounds, the
-"added" latency over direct, the ratios between proxies, and their markdown rendering."""
+"added" latency over direct, the ratios between proxies, what a feature (the audit log) costs
+over the same path without it, and their markdown rendering."""
 
 from __future__ import annotations
 
@@ -38,8 +39,10 @@ COST_COLUMNS = (
     ("h2_p50_us", "h2load p50 µs", "{:.0f}"),
     ("h2_p99_us", "h2load p99 µs", "{:.0f}"),
 )
-# The ratios asked for: numerator path / denominator path, per metric.
-RATIO_PAIRS = (("sidecar", "bare"), ("sidecar", "nginx"), ("bare", "nginx"))
+# The ratios asked for: numerator path / denominator path, per metric. mesh/bare shows the
+# unary relay that the mesh's descriptor sets allow against the bare forwarder's stream relay
+# (the floor for a proxy that must treat every method as a stream).
+RATIO_PAIRS = (("sidecar", "bare"), ("sidecar", "nginx"), ("bare", "nginx"), ("mesh", "bare"))
 RATIO_METRICS = (
     ("open_cpu_ms_per_req_hop", "CPU ms/req/hop (open)"),
     ("h2_cpu_ms_per_req_hop", "CPU ms/req/hop (h2load)"),
@@ -47,6 +50,23 @@ RATIO_METRICS = (
     ("added_c1_p99_us", "added c1 p99"),
     ("added_open_p50_us", "added open p50"),
     ("rss_mib_hop", "RSS MiB/hop"),
+)
+# A feature switched on vs the same path with it off: (on, off, what differs).
+OVERHEAD_PAIRS = (
+    ("mesh-audit", "mesh", "audit log (config from etcd, policy on in both)"),
+    ("sidecar-audit", "sidecar", "audit log (static config, no policy layer)"),
+)
+# (key, header, format): CPU as extra % (and µs) per request per hop; latency as a difference
+# in ms. Each is taken within a round (both paths ran in it), then the median across rounds.
+OVERHEAD_COLUMNS = (
+    ("extra_open_cpu_pct", "extra CPU/hop (open) %", "{:+.1f}"),
+    ("extra_open_cpu_us", "extra CPU/hop (open) µs", "{:+.0f}"),
+    ("extra_c1_cpu_pct", "extra CPU/hop (c1) %", "{:+.1f}"),
+    ("extra_h2_cpu_pct", "extra CPU/hop (h2load) %", "{:+.1f}"),
+    ("delta_c1_p50_ms", "Δ c1 p50 ms", "{:+.3f}"),
+    ("delta_open_p50_ms", "Δ open p50 ms", "{:+.3f}"),
+    ("delta_open_p99_ms", "Δ open p99 ms", "{:+.3f}"),
+    ("delta_h2_rps_pct", "Δ h2load rps %", "{:+.1f}"),
 )
 _ADDED = (
     ("c1_p50_us", "added_c1_p50_us"),
@@ -132,10 +152,52 @@ def ratios(median: dict[str, Metrics]) -> dict[str, dict[str, float | None]]:
     return result
 
 
+def overheads(rounds: Sequence[dict[str, Metrics]]) -> dict[str, Metrics]:
+    """"on/off" -> what switching the feature on adds, per OVERHEAD_COLUMNS: computed within
+    each round that measured both paths, then the median across those rounds. A percentage
+    is None when its base is not positive."""
+    result: dict[str, Metrics] = {}
+    for on, off, _ in OVERHEAD_PAIRS:
+        paired = [(r[on], r[off]) for r in rounds if on in r and off in r]
+        if not paired:
+            continue
+        per_round = [_overhead(with_, without) for with_, without in paired]
+        result[f"{on}/{off}"] = {
+            key: _rounded(median_or_none([o[key] for o in per_round]))
+            for key, _, _ in OVERHEAD_COLUMNS
+        }
+    return result
+
+
+def _overhead(on: Metrics, off: Metrics) -> Metrics:
+    def percent(key: str) -> float | None:
+        top, base = on.get(key), off.get(key)
+        return None if top is None or base is None or base <= 0 else (top - base) / base * 100
+
+    def difference(key: str, scale: float) -> float | None:
+        top, base = on.get(key), off.get(key)
+        return None if top is None or base is None else (top - base) * scale
+
+    return {
+        "extra_open_cpu_pct": percent("open_cpu_ms_per_req_hop"),
+        "extra_open_cpu_us": difference("open_cpu_ms_per_req_hop", 1000),
+        "extra_c1_cpu_pct": percent("c1_cpu_ms_per_req_hop"),
+        "extra_h2_cpu_pct": percent("h2_cpu_ms_per_req_hop"),
+        "delta_c1_p50_ms": difference("c1_p50_us", 1e-3),
+        "delta_open_p50_ms": difference("open_p50_us", 1e-3),
+        "delta_open_p99_ms": difference("open_p99_us", 1e-3),
+        "delta_h2_rps_pct": percent("h2_rps"),
+    }
+
+
 def markdown(
-    median: dict[str, Metrics], ratio: dict[str, dict[str, float | None]], failed: dict[str, str]
+    median: dict[str, Metrics],
+    ratio: dict[str, dict[str, float | None]],
+    failed: dict[str, str],
+    overhead: dict[str, Metrics] | None = None,
 ) -> str:
-    """The three tables (latency, cost, ratios) and the paths that could not be measured."""
+    """The tables (latency, cost, ratios, and the audit log's overhead when both sides of a
+    pair were measured) and the paths that could not be measured."""
     parts = [
         "### Latency (median across rounds)",
         _table(median, LATENCY_COLUMNS),
@@ -144,6 +206,11 @@ def markdown(
         "### Ratios (of the medians above)",
         _ratio_table(ratio),
     ]
+    if overhead:
+        parts += [
+            "### A feature on vs off (paired within each round, median across rounds)",
+            _overhead_table(overhead),
+        ]
     for path, metrics in median.items():
         achieved, target = metrics.get("open_achieved_rps"), metrics.get("open_target_rps")
         if achieved is not None and target and achieved < SATURATED * target:
@@ -175,6 +242,20 @@ def _ratio_table(ratio: dict[str, dict[str, float | None]]) -> str:
         lines.append(
             f"| {header} | " + " | ".join(_cell(row.get(p), "{:.2f}") for p in pairs) + " |"
         )
+    return "\n".join(lines)
+
+
+def _overhead_table(overhead: dict[str, Metrics]) -> str:
+    lines = [
+        "| on vs off | what differs | " + " | ".join(h for _, h, _ in OVERHEAD_COLUMNS) + " |",
+        "|---" * (len(OVERHEAD_COLUMNS) + 2) + "|",
+    ]
+    for on, off, what in OVERHEAD_PAIRS:
+        row = overhead.get(f"{on}/{off}")
+        if row is None:
+            continue
+        cells = [_cell(row.get(key), fmt) for key, _, fmt in OVERHEAD_COLUMNS]
+        lines.append(f"| {on} vs {off} | {what} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

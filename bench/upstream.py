@@ -1,5 +1,6 @@
 """The benchmark's upstream app: a raw-bytes gRPC server whose `/bench.Echo/Unary` answers
 every request with the same fixed payload, so the server's work is constant on every path.
+`descriptor_set()` describes that service for a mesh Service resource.
 
 `python -m bench.upstream --listen 127.0.0.1:PORT [--response-bytes 1024]`
 """
@@ -13,7 +14,8 @@ import signal
 import grpc
 from grpc import aio
 
-METHOD = "/bench.Echo/Unary"
+SERVICE = "bench.Echo"
+METHOD = f"/{SERVICE}/Unary"
 PAYLOAD_BYTES = 1024
 
 
@@ -31,6 +33,24 @@ class Echo(grpc.GenericRpcHandler):
 
     async def _unary(self, request: bytes, context: aio.ServicerContext) -> bytes:
         return self._response
+
+
+def descriptor_set() -> bytes:
+    """A FileDescriptorSet for bench.Echo: one unary method, BytesValue in and out. A mesh
+    Service carries it, which tells the sidecars that the method is unary."""
+    from google.protobuf import descriptor_pb2, wrappers_pb2
+
+    wrappers = descriptor_pb2.FileDescriptorProto()
+    wrappers_pb2.DESCRIPTOR.CopyToProto(wrappers)
+    package, service_name = SERVICE.rsplit(".", 1)
+    echo = descriptor_pb2.FileDescriptorProto(
+        name="bench/echo.proto", package=package, syntax="proto3", dependency=[wrappers.name]
+    )
+    bytes_value = ".google.protobuf.BytesValue"
+    echo.service.add(name=service_name).method.add(
+        name=METHOD.rsplit("/", 1)[1], input_type=bytes_value, output_type=bytes_value
+    )
+    return descriptor_pb2.FileDescriptorSet(file=[wrappers, echo]).SerializeToString()
 
 
 async def serve(listen: str, response_bytes: int) -> None:

@@ -264,13 +264,14 @@ def run_status(args: argparse.Namespace, c: Connection) -> int:
         from google.protobuf import json_format
         print(json_format.MessageToJson(response, ensure_ascii=False))
         return 0
-    rows = [("IDENTITY", "INSTANCE", "APPLIED", "CONVERGED", "HASH", "SOURCE", "CERT EXPIRES", "LAST ERROR")]
+    rows = [("IDENTITY", "INSTANCE", "APPLIED", "CONVERGED", "HASH", "SOURCE", "REJECTED", "CERT EXPIRES", "LAST ERROR")]
     for s in sorted(response.sidecars, key=lambda s: (s.spiffe_id, s.instance)):
         expiry = (s.certificate_expiry.ToDatetime(timezone.utc).isoformat(timespec="seconds")
                   if s.HasField("certificate_expiry") else "-")
         rows.append((s.spiffe_id, s.instance, str(s.applied_version),
                      "yes" if s.applied_version == response.config_version else "no",
-                     s.config_hash[:12] or "-", s.source or "-", expiry, s.last_error or "-"))
+                     s.config_hash[:12] or "-", s.source or "-", str(s.counters.get("rejected", 0)),
+                     expiry, s.last_error or "-"))
     _table(rows)
     print(f"config version: {response.config_version}")
     return 0

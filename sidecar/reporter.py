@@ -29,6 +29,7 @@ class Report:
     last_error: str
     source: str
     certificate_expiry: float  # POSIX seconds
+    counters: dict[str, int]
 
 
 class Reporter:
@@ -73,7 +74,7 @@ class Reporter:
         report = self._current()
         message = api.SidecarStatus(instance=self.instance, applied_version=report.applied_version,
                                     config_hash=report.config_hash, last_error=report.last_error,
-                                    source=report.source)
+                                    source=report.source, counters=report.counters)
         if report.certificate_expiry:
             message.certificate_expiry.FromSeconds(int(report.certificate_expiry))
         try:

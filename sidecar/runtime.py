@@ -153,7 +153,7 @@ class Sidecar:
         return Report(applied_version=status.version if status else 0,
                       config_hash=status.config_hash if status else "",
                       last_error="; ".join(errors), source=status.source if status else "static",
-                      certificate_expiry=expiry)
+                      certificate_expiry=expiry, counters=dict(status.counters) if status else {})
 
     @classmethod
     async def start(cls, settings: Settings) -> "Sidecar":

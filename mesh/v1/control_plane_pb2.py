@@ -27,15 +27,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from mesh.v1 import access_policy_pb2 as mesh_dot_v1_dot_access__policy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bmesh/v1/control_plane.proto\x12\x07mesh.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bmesh/v1/access_policy.proto\"(\n\x08\x44ocument\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"E\n\x0c\x41pplyRequest\x12$\n\tdocuments\x18\x01 \x03(\x0b\x32\x11.mesh.v1.Document\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"N\n\rApplyResponse\x12%\n\x07results\x18\x01 \x03(\x0b\x32\x14.mesh.v1.ApplyResult\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"\x88\x01\n\x0b\x41pplyResult\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12$\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32\x14.mesh.v1.ApplyAction\x12\x13\n\x0bobject_json\x18\x05 \x01(\t\x12\x15\n\rprevious_json\x18\x06 \x01(\t\"5\n\nGetRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\";\n\x0bGetResponse\x12\x14\n\x0cobjects_json\x18\x01 \x03(\t\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"4\n\tObjectRef\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"E\n\rDeleteRequest\x12#\n\x07objects\x18\x01 \x03(\x0b\x32\x12.mesh.v1.ObjectRef\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"O\n\x0e\x44\x65leteResponse\x12%\n\x07results\x18\x01 \x03(\x0b\x32\x14.mesh.v1.ApplyResult\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"4\n\x0eHistoryRequest\x12\"\n\x06object\x18\x01 \x01(\x0b\x32\x12.mesh.v1.ObjectRef\"9\n\x0fHistoryResponse\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.mesh.v1.HistoryEntry\"\xa5\x01\n\x0cHistoryEntry\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\x04\x12$\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x14.mesh.v1.ApplyAction\x12\x12\n\nupdated_by\x18\x03 \x01(\t\x12.\n\napplied_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bobject_json\x18\x05 \x01(\t\"a\n\x0fRollbackRequest\x12\"\n\x06object\x18\x01 \x01(\x0b\x32\x12.mesh.v1.ObjectRef\x12\x19\n\x11to_config_version\x18\x02 \x01(\x04\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\"?\n\x0c\x43heckRequest\x12\x0e\n\x06\x63\x61ller\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\"\xee\x01\n\rCheckResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x12\n\npolicy_org\x18\x05 \x01(\t\x12\x0e\n\x06policy\x18\x06 \x01(\t\x12\x0c\n\x04rule\x18\x07 \x01(\t\x12(\n\x0b\x66ield_grant\x18\x08 \x01(\x0b\x32\x13.mesh.v1.FieldGrant\x12&\n\nrate_limit\x18\t \x01(\x0b\x32\x12.mesh.v1.RateLimit\x12\x16\n\x0e\x63onfig_version\x18\n \x01(\x04\"\xef\x01\n\rSidecarStatus\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12\x17\n\x0f\x61pplied_version\x18\x03 \x01(\x04\x12\x13\n\x0b\x63onfig_hash\x18\x04 \x01(\t\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12\x36\n\x12\x63\x65rtificate_expiry\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0breported_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x08 \x01(\t\"\x10\n\x0eReportResponse\"\x13\n\x11ListStatusRequest\"V\n\x12ListStatusResponse\x12(\n\x08sidecars\x18\x01 \x03(\x0b\x32\x16.mesh.v1.SidecarStatus\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"-\n\x0bJoinRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x02 \x01(\x0c\"\x1f\n\x0cRenewRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\x0c\"\x90\x01\n\x13\x43\x65rtificateResponse\x12\x1d\n\x15\x63\x65rtificate_chain_pem\x18\x01 \x01(\x0c\x12\x18\n\x10trust_bundle_pem\x18\x02 \x01(\x0c\x12\x11\n\tspiffe_id\x18\x03 \x01(\t\x12-\n\tnot_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"S\n\x16\x43reateJoinTokenRequest\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"X\n\x17\x43reateJoinTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\x0fJoinTokenRecord\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x03 \x01(\t*\x98\x01\n\x0b\x41pplyAction\x12\x1c\n\x18\x41PPLY_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41PPLY_ACTION_CREATED\x10\x01\x12\x1b\n\x17\x41PPLY_ACTION_CONFIGURED\x10\x02\x12\x1a\n\x16\x41PPLY_ACTION_UNCHANGED\x10\x03\x12\x18\n\x14\x41PPLY_ACTION_DELETED\x10\x04\x32\xe8\x02\n\rConfigService\x12\x36\n\x05\x41pply\x12\x15.mesh.v1.ApplyRequest\x1a\x16.mesh.v1.ApplyResponse\x12\x30\n\x03Get\x12\x13.mesh.v1.GetRequest\x1a\x14.mesh.v1.GetResponse\x12\x39\n\x06\x44\x65lete\x12\x16.mesh.v1.DeleteRequest\x1a\x17.mesh.v1.DeleteResponse\x12<\n\x07History\x12\x17.mesh.v1.HistoryRequest\x1a\x18.mesh.v1.HistoryResponse\x12<\n\x08Rollback\x12\x18.mesh.v1.RollbackRequest\x1a\x16.mesh.v1.ApplyResponse\x12\x36\n\x05\x43heck\x12\x15.mesh.v1.CheckRequest\x1a\x16.mesh.v1.CheckResponse2\x8b\x01\n\rStatusService\x12\x39\n\x06Report\x12\x16.mesh.v1.SidecarStatus\x1a\x17.mesh.v1.ReportResponse\x12?\n\x04List\x12\x1a.mesh.v1.ListStatusRequest\x1a\x1b.mesh.v1.ListStatusResponse2\xe6\x01\n\x14\x43\x65rtificateAuthority\x12:\n\x04Join\x12\x14.mesh.v1.JoinRequest\x1a\x1c.mesh.v1.CertificateResponse\x12<\n\x05Renew\x12\x15.mesh.v1.RenewRequest\x1a\x1c.mesh.v1.CertificateResponse\x12T\n\x0f\x43reateJoinToken\x12\x1f.mesh.v1.CreateJoinTokenRequest\x1a .mesh.v1.CreateJoinTokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bmesh/v1/control_plane.proto\x12\x07mesh.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bmesh/v1/access_policy.proto\"(\n\x08\x44ocument\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"E\n\x0c\x41pplyRequest\x12$\n\tdocuments\x18\x01 \x03(\x0b\x32\x11.mesh.v1.Document\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"N\n\rApplyResponse\x12%\n\x07results\x18\x01 \x03(\x0b\x32\x14.mesh.v1.ApplyResult\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"\x88\x01\n\x0b\x41pplyResult\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12$\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32\x14.mesh.v1.ApplyAction\x12\x13\n\x0bobject_json\x18\x05 \x01(\t\x12\x15\n\rprevious_json\x18\x06 \x01(\t\"5\n\nGetRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\";\n\x0bGetResponse\x12\x14\n\x0cobjects_json\x18\x01 \x03(\t\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"4\n\tObjectRef\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0b\n\x03org\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"E\n\rDeleteRequest\x12#\n\x07objects\x18\x01 \x03(\x0b\x32\x12.mesh.v1.ObjectRef\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"O\n\x0e\x44\x65leteResponse\x12%\n\x07results\x18\x01 \x03(\x0b\x32\x14.mesh.v1.ApplyResult\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"4\n\x0eHistoryRequest\x12\"\n\x06object\x18\x01 \x01(\x0b\x32\x12.mesh.v1.ObjectRef\"9\n\x0fHistoryResponse\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.mesh.v1.HistoryEntry\"\xa5\x01\n\x0cHistoryEntry\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\x04\x12$\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x14.mesh.v1.ApplyAction\x12\x12\n\nupdated_by\x18\x03 \x01(\t\x12.\n\napplied_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bobject_json\x18\x05 \x01(\t\"a\n\x0fRollbackRequest\x12\"\n\x06object\x18\x01 \x01(\x0b\x32\x12.mesh.v1.ObjectRef\x12\x19\n\x11to_config_version\x18\x02 \x01(\x04\x12\x0f\n\x07\x64ry_run\x18\x03 \x01(\x08\"?\n\x0c\x43heckRequest\x12\x0e\n\x06\x63\x61ller\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0f\n\x07purpose\x18\x03 \x01(\t\"\xee\x01\n\rCheckResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x12\n\npolicy_org\x18\x05 \x01(\t\x12\x0e\n\x06policy\x18\x06 \x01(\t\x12\x0c\n\x04rule\x18\x07 \x01(\t\x12(\n\x0b\x66ield_grant\x18\x08 \x01(\x0b\x32\x13.mesh.v1.FieldGrant\x12&\n\nrate_limit\x18\t \x01(\x0b\x32\x12.mesh.v1.RateLimit\x12\x16\n\x0e\x63onfig_version\x18\n \x01(\x04\"\xd8\x02\n\rSidecarStatus\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12\x10\n\x08instance\x18\x02 \x01(\t\x12\x17\n\x0f\x61pplied_version\x18\x03 \x01(\x04\x12\x13\n\x0b\x63onfig_hash\x18\x04 \x01(\t\x12\x12\n\nlast_error\x18\x05 \x01(\t\x12\x36\n\x12\x63\x65rtificate_expiry\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0breported_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x36\n\x08\x63ounters\x18\t \x03(\x0b\x32$.mesh.v1.SidecarStatus.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\x10\n\x0eReportResponse\"\x13\n\x11ListStatusRequest\"V\n\x12ListStatusResponse\x12(\n\x08sidecars\x18\x01 \x03(\x0b\x32\x16.mesh.v1.SidecarStatus\x12\x16\n\x0e\x63onfig_version\x18\x02 \x01(\x04\"-\n\x0bJoinRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0f\n\x07\x63sr_pem\x18\x02 \x01(\x0c\"\x1f\n\x0cRenewRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\x0c\"\x90\x01\n\x13\x43\x65rtificateResponse\x12\x1d\n\x15\x63\x65rtificate_chain_pem\x18\x01 \x01(\x0c\x12\x18\n\x10trust_bundle_pem\x18\x02 \x01(\x0c\x12\x11\n\tspiffe_id\x18\x03 \x01(\t\x12-\n\tnot_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"S\n\x16\x43reateJoinTokenRequest\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"X\n\x17\x43reateJoinTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\x0fJoinTokenRecord\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x03 \x01(\t*\x98\x01\n\x0b\x41pplyAction\x12\x1c\n\x18\x41PPLY_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41PPLY_ACTION_CREATED\x10\x01\x12\x1b\n\x17\x41PPLY_ACTION_CONFIGURED\x10\x02\x12\x1a\n\x16\x41PPLY_ACTION_UNCHANGED\x10\x03\x12\x18\n\x14\x41PPLY_ACTION_DELETED\x10\x04\x32\xe8\x02\n\rConfigService\x12\x36\n\x05\x41pply\x12\x15.mesh.v1.ApplyRequest\x1a\x16.mesh.v1.ApplyResponse\x12\x30\n\x03Get\x12\x13.mesh.v1.GetRequest\x1a\x14.mesh.v1.GetResponse\x12\x39\n\x06\x44\x65lete\x12\x16.mesh.v1.DeleteRequest\x1a\x17.mesh.v1.DeleteResponse\x12<\n\x07History\x12\x17.mesh.v1.HistoryRequest\x1a\x18.mesh.v1.HistoryResponse\x12<\n\x08Rollback\x12\x18.mesh.v1.RollbackRequest\x1a\x16.mesh.v1.ApplyResponse\x12\x36\n\x05\x43heck\x12\x15.mesh.v1.CheckRequest\x1a\x16.mesh.v1.CheckResponse2\x8b\x01\n\rStatusService\x12\x39\n\x06Report\x12\x16.mesh.v1.SidecarStatus\x1a\x17.mesh.v1.ReportResponse\x12?\n\x04List\x12\x1a.mesh.v1.ListStatusRequest\x1a\x1b.mesh.v1.ListStatusResponse2\xe6\x01\n\x14\x43\x65rtificateAuthority\x12:\n\x04Join\x12\x14.mesh.v1.JoinRequest\x1a\x1c.mesh.v1.CertificateResponse\x12<\n\x05Renew\x12\x15.mesh.v1.RenewRequest\x1a\x1c.mesh.v1.CertificateResponse\x12T\n\x0f\x43reateJoinToken\x12\x1f.mesh.v1.CreateJoinTokenRequest\x1a .mesh.v1.CreateJoinTokenResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mesh.v1.control_plane_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_APPLYACTION']._serialized_start=2352
-  _globals['_APPLYACTION']._serialized_end=2504
+  _globals['_SIDECARSTATUS_COUNTERSENTRY']._loaded_options = None
+  _globals['_SIDECARSTATUS_COUNTERSENTRY']._serialized_options = b'8\001'
+  _globals['_APPLYACTION']._serialized_start=2457
+  _globals['_APPLYACTION']._serialized_end=2609
   _globals['_DOCUMENT']._serialized_start=134
   _globals['_DOCUMENT']._serialized_end=174
   _globals['_APPLYREQUEST']._serialized_start=176
@@ -67,29 +69,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKRESPONSE']._serialized_start=1234
   _globals['_CHECKRESPONSE']._serialized_end=1472
   _globals['_SIDECARSTATUS']._serialized_start=1475
-  _globals['_SIDECARSTATUS']._serialized_end=1714
-  _globals['_REPORTRESPONSE']._serialized_start=1716
-  _globals['_REPORTRESPONSE']._serialized_end=1732
-  _globals['_LISTSTATUSREQUEST']._serialized_start=1734
-  _globals['_LISTSTATUSREQUEST']._serialized_end=1753
-  _globals['_LISTSTATUSRESPONSE']._serialized_start=1755
-  _globals['_LISTSTATUSRESPONSE']._serialized_end=1841
-  _globals['_JOINREQUEST']._serialized_start=1843
-  _globals['_JOINREQUEST']._serialized_end=1888
-  _globals['_RENEWREQUEST']._serialized_start=1890
-  _globals['_RENEWREQUEST']._serialized_end=1921
-  _globals['_CERTIFICATERESPONSE']._serialized_start=1924
-  _globals['_CERTIFICATERESPONSE']._serialized_end=2068
-  _globals['_CREATEJOINTOKENREQUEST']._serialized_start=2070
-  _globals['_CREATEJOINTOKENREQUEST']._serialized_end=2153
-  _globals['_CREATEJOINTOKENRESPONSE']._serialized_start=2155
-  _globals['_CREATEJOINTOKENRESPONSE']._serialized_end=2243
-  _globals['_JOINTOKENRECORD']._serialized_start=2245
-  _globals['_JOINTOKENRECORD']._serialized_end=2349
-  _globals['_CONFIGSERVICE']._serialized_start=2507
-  _globals['_CONFIGSERVICE']._serialized_end=2867
-  _globals['_STATUSSERVICE']._serialized_start=2870
-  _globals['_STATUSSERVICE']._serialized_end=3009
-  _globals['_CERTIFICATEAUTHORITY']._serialized_start=3012
-  _globals['_CERTIFICATEAUTHORITY']._serialized_end=3242
+  _globals['_SIDECARSTATUS']._serialized_end=1819
+  _globals['_SIDECARSTATUS_COUNTERSENTRY']._serialized_start=1772
+  _globals['_SIDECARSTATUS_COUNTERSENTRY']._serialized_end=1819
+  _globals['_REPORTRESPONSE']._serialized_start=1821
+  _globals['_REPORTRESPONSE']._serialized_end=1837
+  _globals['_LISTSTATUSREQUEST']._serialized_start=1839
+  _globals['_LISTSTATUSREQUEST']._serialized_end=1858
+  _globals['_LISTSTATUSRESPONSE']._serialized_start=1860
+  _globals['_LISTSTATUSRESPONSE']._serialized_end=1946
+  _globals['_JOINREQUEST']._serialized_start=1948
+  _globals['_JOINREQUEST']._serialized_end=1993
+  _globals['_RENEWREQUEST']._serialized_start=1995
+  _globals['_RENEWREQUEST']._serialized_end=2026
+  _globals['_CERTIFICATERESPONSE']._serialized_start=2029
+  _globals['_CERTIFICATERESPONSE']._serialized_end=2173
+  _globals['_CREATEJOINTOKENREQUEST']._serialized_start=2175
+  _globals['_CREATEJOINTOKENREQUEST']._serialized_end=2258
+  _globals['_CREATEJOINTOKENRESPONSE']._serialized_start=2260
+  _globals['_CREATEJOINTOKENRESPONSE']._serialized_end=2348
+  _globals['_JOINTOKENRECORD']._serialized_start=2350
+  _globals['_JOINTOKENRECORD']._serialized_end=2454
+  _globals['_CONFIGSERVICE']._serialized_start=2612
+  _globals['_CONFIGSERVICE']._serialized_end=2972
+  _globals['_STATUSSERVICE']._serialized_start=2975
+  _globals['_STATUSSERVICE']._serialized_end=3114
+  _globals['_CERTIFICATEAUTHORITY']._serialized_start=3117
+  _globals['_CERTIFICATEAUTHORITY']._serialized_end=3347
 # @@protoc_insertion_point(module_scope)

@@ -180,7 +180,14 @@ class CheckResponse(_message.Message):
     def __init__(self, allowed: _Optional[bool] = ..., reason: _Optional[str] = ..., detail: _Optional[str] = ..., provider: _Optional[str] = ..., policy_org: _Optional[str] = ..., policy: _Optional[str] = ..., rule: _Optional[str] = ..., field_grant: _Optional[_Union[_access_policy_pb2.FieldGrant, _Mapping]] = ..., rate_limit: _Optional[_Union[_access_policy_pb2.RateLimit, _Mapping]] = ..., config_version: _Optional[int] = ...) -> None: ...
 
 class SidecarStatus(_message.Message):
-    __slots__ = ("spiffe_id", "instance", "applied_version", "config_hash", "last_error", "certificate_expiry", "reported_at", "source")
+    __slots__ = ("spiffe_id", "instance", "applied_version", "config_hash", "last_error", "certificate_expiry", "reported_at", "source", "counters")
+    class CountersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     SPIFFE_ID_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     APPLIED_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -189,6 +196,7 @@ class SidecarStatus(_message.Message):
     CERTIFICATE_EXPIRY_FIELD_NUMBER: _ClassVar[int]
     REPORTED_AT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    COUNTERS_FIELD_NUMBER: _ClassVar[int]
     spiffe_id: str
     instance: str
     applied_version: int
@@ -197,7 +205,8 @@ class SidecarStatus(_message.Message):
     certificate_expiry: _timestamp_pb2.Timestamp
     reported_at: _timestamp_pb2.Timestamp
     source: str
-    def __init__(self, spiffe_id: _Optional[str] = ..., instance: _Optional[str] = ..., applied_version: _Optional[int] = ..., config_hash: _Optional[str] = ..., last_error: _Optional[str] = ..., certificate_expiry: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ...) -> None: ...
+    counters: _containers.ScalarMap[str, int]
+    def __init__(self, spiffe_id: _Optional[str] = ..., instance: _Optional[str] = ..., applied_version: _Optional[int] = ..., config_hash: _Optional[str] = ..., last_error: _Optional[str] = ..., certificate_expiry: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., counters: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class ReportResponse(_message.Message):
     __slots__ = ()

@@ -208,6 +208,12 @@ async def test_tampered_value_is_refused_and_the_config_kept(mesh: Mesh) -> None
     sidecar = mesh.local.sidecars["welfare"]
     await async_wait_until(lambda: "config_rejected" in sidecar.logs(), what="tampering refused")
     assert await mesh.call(b"still-served") == b"still-served"
+
+    async def counted() -> bool:  # the rejection is also a metric operators see in status
+        result = await asyncio.to_thread(mesh.local.meshctl, "admin", "status", "-o", "json")
+        rows = json.loads(result.stdout or "{}").get("sidecars", [])
+        return any(int(r.get("counters", {}).get("rejected", 0)) > 0 for r in rows if r["spiffeId"] == mesh.id("welfare"))
+    await async_wait_until(counted, what="rejection counted in meshctl status")
     # The control plane's next write removes the tampered value and re-signs the head.
     version = await asyncio.to_thread(mesh.apply, resources(mesh.local.trust_domain, mesh.inbound, "9s"))
     await async_wait_until(lambda: mesh.converged(version), timeout=10, what="converged after repair")
