@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench.cputime import Case, alternate
 from demo.mappings import registry_mapping, welfare_mapping
 from demo.v1 import registry_pb2, welfare_pb2
 from mesh.resources import from_dict
@@ -38,8 +36,6 @@ CITIZEN = welfare_pb2.Citizen(
     citizen_number="12345678901", birth_date="1949-01-12", sex=1, family_number="H-0001",
     name=welfare_pb2.PersonalName(sei="村上", mei="春樹", sei_yomi="むらかみ", mei_yomi="はるき"),
     residence=welfare_pb2.Residence(zip="100-0011", address="東京都千代田区内幸町一丁目1番1号"))
-
-Case = tuple[str, Callable[[], Any]]
 
 
 def cases() -> list[Case]:
@@ -69,36 +65,14 @@ def _mapping(document: dict[str, Any]) -> mapping_pb2.Mapping:
     return message
 
 
-def measure(call: Callable[[], Any], seconds: float) -> float:
-    """CPU µs per call over about `seconds` of CPU time (the loop count is calibrated first)."""
-    n = 100
-    for _ in range(20):  # bounded calibration
-        start = time.process_time()
-        for _ in range(n):
-            call()
-        spent = time.process_time() - start
-        if spent >= seconds / 4:
-            break
-        n *= 4
-    start = time.process_time()
-    count = max(1, int(n * seconds / max(spent, 1e-9)))
-    for _ in range(count):
-        call()
-    return (time.process_time() - start) / count * 1e6
-
-
 def run(rounds: int, seconds: float) -> list[dict[str, Any]]:
-    measured = cases()
-    samples: dict[str, list[float]] = {name: [] for name, _ in measured}
-    for _ in range(rounds):
-        for name, call in measured:  # alternate the cases within each round
-            samples[name].append(measure(call, seconds))
     results = []
-    for name, values in samples.items():
-        median = statistics.median(values)
-        results.append({"case": name, "us_per_message": median, "best_us_per_message": min(values),
-                         "records_per_second_per_core": 1e6 / median if median else None,
-                         "rounds": values})
+    for r in alternate(cases(), rounds, seconds):
+        median = r["us_per_call"]
+        results.append({"case": r["case"], "us_per_message": median,
+                        "best_us_per_message": r["best_us_per_call"],
+                        "records_per_second_per_core": 1e6 / median if median else None,
+                        "rounds": r["rounds"]})
     return results
 
 

@@ -223,6 +223,11 @@ class Sidecar:
         sidecar.tls, sidecar.local_bundle_pem = tls, tls.bundle_pem
         sidecar.audit_log, sidecar.checkpoint_sink = audit_log, sink
         holder.append(sidecar)
+        if audit_log is not None:
+            try:
+                await audit_log.open()  # available before the first call, not after it
+            except OSError as exc:
+                log.error("audit_open_failed", reason=str(exc))  # run() keeps trying; calls are refused
         sidecar.server_tls = server_tls if inbound is not None else None
         if settings.control_plane is not None:
             sidecar.certificates = certificates

@@ -123,6 +123,11 @@ class AuditLog:
             log.warning("audit_backpressure_started", backlog=held + 1)
         self._wakeup.set()
 
+    async def open(self) -> None:
+        """Open (or continue) the segment now, so the log is available before the first call.
+        run() opens it too, retrying, if this fails."""
+        await self._ensure_open()
+
     async def run(self) -> None:
         """Write until close(); owned by the sidecar's TaskGroup."""
         if self._started:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +28,7 @@ ETCD_BINARY = "/usr/bin/etcd"
 HOST = "127.0.0.1"
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+START_ATTEMPTS = 3
 _PROBE_INTERVAL = 0.05
 
 log = structlog.get_logger(__name__)
@@ -131,9 +133,22 @@ class LocalEtcd:
                 raise FileExistsError(f"{member.directory} holds an earlier cluster; use a fresh base_dir")
         self._base_dir.mkdir(parents=True, exist_ok=True)
         try:
-            for index in range(len(self._members)):
-                self._spawn(index)
-            await self._wait_ready(range(len(self._members)))
+            for attempt in range(START_ATTEMPTS):
+                for index in range(len(self._members)):
+                    self._spawn(index)
+                try:
+                    await self._wait_ready(range(len(self._members)))
+                    break
+                except TimeoutError:
+                    # Usually a port taken between choosing it and etcd binding it (another
+                    # process on a busy machine): start over on fresh ports and data dirs.
+                    if attempt == START_ATTEMPTS - 1:
+                        raise
+                    log.warning("etcd_start_retried", attempt=attempt + 1)
+                    await asyncio.shield(self.stop_all())
+                    for member in self._members:
+                        shutil.rmtree(member.directory, ignore_errors=True)
+                    self._members = [self._allocate(m.name) for m in self._members]
             root = self.store_for(ROOT)
             try:
                 await bootstrap_auth(root, self.prefix, self.writer_user, self.reader_user, self.reader_prefix)

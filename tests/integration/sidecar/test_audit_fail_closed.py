@@ -37,6 +37,7 @@ async def test_unwritable_audit_log_refuses_calls_then_resumes(tmp_path: Path) -
     client = aio.insecure_channel(f"127.0.0.1:{proxy_port}")
     unary = client.unary_unary("/test.Echo/Unary")
     try:
+        await async_wait_until(lambda: audit_log.available, what="the audit log open")
         assert await unary(b"ok", timeout=5) == b"ok"
         failing.on()
         served = 0
