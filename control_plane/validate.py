@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
-from google.protobuf import descriptor_pb2, descriptor_pool
-from google.protobuf.message import DecodeError, Message
+from google.protobuf import descriptor_pool
+from google.protobuf.message import Message
 
 from certs.spiffe_id import workload_id
 from control_plane.errors import FieldError
@@ -19,6 +19,7 @@ from control_plane.mapping_validation import check_mapping_references, validate_
 from control_plane.policy_validation import check_access_policy_references, validate_access_policy
 from control_plane.schema_validation import validate_schema
 from mesh.resources import KINDS, kind_of
+from mesh.translate.descriptors import DescriptorSetError, pool_from_bytes
 from mesh.translate.errors import TranslationError
 from mesh.translate.lgcode import validate_lg_code
 from mesh.v1 import organization_pb2
@@ -168,20 +169,10 @@ def _service(message: Message, world: World) -> list[FieldError]:
 
 
 def _descriptor_pool(data: bytes) -> tuple[descriptor_pool.DescriptorPool | None, str]:
-    files = descriptor_pb2.FileDescriptorSet()
     try:
-        files.ParseFromString(data)
-    except DecodeError:
-        return None, "not a serialized FileDescriptorSet"
-    pool = descriptor_pool.DescriptorPool()
-    try:
-        for file in files.file:
-            pool.Add(file)
-        for file in files.file:
-            pool.FindFileByName(file.name)
-    except (TypeError, KeyError, ValueError) as exc:
-        return None, f"descriptor set is incomplete or inconsistent: {exc}"
-    return pool, ""
+        return pool_from_bytes(data), ""
+    except DescriptorSetError as exc:
+        return None, str(exc)
 
 
 def providers_of(grpc_service: str, world: World) -> list[tuple[str, str]]:
