@@ -3,6 +3,8 @@ identity-derived DNS name that lets a client pin its server's identity."""
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import re
 from dataclasses import dataclass
@@ -64,6 +66,7 @@ def parse_trust_domain(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=65536)  # pure; config compiles parse the same IDs again and again
 def parse_spiffe_id(value: str) -> SpiffeId:
     """Parse `value` per the SPIFFE ID spec, stricter where the spec allows leniency.
 

@@ -10,7 +10,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -51,12 +51,18 @@ def key_id_of(public_key: ec.EllipticCurvePublicKey) -> str:
     return hashlib.sha256(spki).hexdigest()
 
 
-def head_digest(items: Iterable[tuple[str, bytes]]) -> bytes:
-    """Commitment to a set of (key, stored value bytes): SHA-256 over the sorted pairs."""
+def value_digest(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
+
+
+def head_digest(items: Iterable[tuple[str, bytes]],
+                digest_of: Callable[[bytes], bytes] = value_digest) -> bytes:
+    """Commitment to a set of (key, stored value bytes): SHA-256 over the sorted pairs.
+    `digest_of` may be a cached value_digest."""
     digest = hashlib.sha256(_HEAD_DOMAIN)
     for key, value in sorted(items):
         digest.update(_field(key.encode()))
-        digest.update(hashlib.sha256(value).digest())
+        digest.update(digest_of(value))
     return digest.digest()
 
 

@@ -5,12 +5,14 @@ that does not commit to exactly the stored keys, or a broken reference rejects a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
@@ -30,7 +32,7 @@ from mesh.translate.descriptors import DescriptorSetError, pool_from_bytes
 from mesh.translate.engine import CompiledOperation, compile_mapping
 from mesh.translate.errors import MappingInvalid
 from mesh.resources import KINDS
-from mesh.signing import ValueRejected, Verifier, head_digest, signer_public_key
+from mesh.signing import ValueRejected, Verifier, head_digest, signer_public_key, value_digest
 from mesh.v1 import mapping_pb2, organization_pb2, schema_pb2, route_pb2, service_pb2, signed_pb2, system_pb2
 from sidecar.snapshot import SERVER_STREAM, UNARY, Snapshot, Upstream
 
@@ -166,7 +168,7 @@ def _verifier(
         if not key.startswith(SIGNER_PREFIX):
             continue
         try:
-            key_id, public_key = signer_public_key(chain_pem, list(roots), trust_domain)
+            key_id, public_key = _signer(chain_pem, roots, trust_domain)
         except ValueRejected:
             continue
         if key == SIGNER_PREFIX + key_id:
@@ -186,7 +188,7 @@ def _head(values: Mapping[str, bytes], verifier: Verifier) -> signed_pb2.ConfigH
             f"config head says version {head.version} but was signed at {value.version}")
     others = [(key, raw) for key, raw in values.items() if key != HEAD_KEY]
     # Equal digests already imply equal counts; the count only makes the message useful.
-    if head_digest(others) != head.digest:
+    if head_digest(others, _digest) != head.digest:
         raise SnapshotRejected(
             f"stored config does not match its head (version {head.version}: head covers "
             f"{head.count} keys, {len(others)} are stored); a key was added, deleted or "
@@ -194,21 +196,70 @@ def _head(values: Mapping[str, bytes], verifier: Verifier) -> signed_pb2.ConfigH
     return head
 
 
+# Verifying an ECDSA signature costs ~0.1 ms; a change touches a few keys but a compile reads
+# them all. A value verified once stays verified for the same (key, exact bytes) as long as
+# the verifier still trusts the signing key (key_id is the hash of that key). Bounded.
+_VERIFIED: dict[tuple[str, bytes], signed_pb2.SignedValue] = {}
+_SIGNERS: dict[tuple[bytes, tuple[bytes, ...]], tuple[str, ec.EllipticCurvePublicKey, float]] = {}
+_DECODED: dict[tuple[str, str, bytes], Message] = {}
+_DIGESTS: dict[bytes, bytes] = {}
+_CACHE_LIMIT = 100_000
+
+
 def _verified(verifier: Verifier, key: str, raw: bytes) -> signed_pb2.SignedValue:
+    cached = _VERIFIED.get((key, raw))
+    if cached is not None and cached.key_id in verifier.public_keys:
+        return cached
     try:
-        return verifier.verify(key, raw)
+        value = verifier.verify(key, raw)
     except ValueRejected as exc:
         raise SnapshotRejected(f"{key}: {exc.reason}") from None
+    if len(_VERIFIED) >= _CACHE_LIMIT:
+        _VERIFIED.clear()
+    _VERIFIED[(key, raw)] = value
+    return value
+
+
+def _signer(chain_pem: bytes, roots: Sequence[x509.Certificate], trust_domain: str
+            ) -> tuple[str, ec.EllipticCurvePublicKey]:
+    """signer_public_key, remembered until the signer certificate expires."""
+    memo = (chain_pem, tuple(r.fingerprint(hashes.SHA256()) for r in roots))
+    hit = _SIGNERS.get(memo)
+    if hit is not None and time.time() < hit[2]:
+        return hit[0], hit[1]
+    key_id, public_key = signer_public_key(chain_pem, list(roots), trust_domain)
+    expires = x509.load_pem_x509_certificates(chain_pem)[0].not_valid_after_utc.timestamp()
+    if len(_SIGNERS) >= 1024:
+        _SIGNERS.clear()
+    _SIGNERS[memo] = (key_id, public_key, expires)
+    return key_id, public_key
+
+
+def _digest(raw: bytes) -> bytes:
+    digest = _DIGESTS.get(raw)
+    if digest is None:
+        if len(_DIGESTS) >= _CACHE_LIMIT:
+            _DIGESTS.clear()
+        digest = _DIGESTS[raw] = value_digest(raw)
+    return digest
 
 
 def _decode(key: str, value: signed_pb2.SignedValue, kind: str, message: type[_M]) -> _M:
+    """The payload as a message. Decoded once per (key, payload): compiles only read them."""
     if value.kind != kind:
         raise SnapshotRejected(f"{key}: holds a {value.kind!r}, expected {kind!r}")
+    memo = (key, kind, value.payload)
+    cached = _DECODED.get(memo)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
     decoded = message()
     try:
         decoded.ParseFromString(value.payload)
     except DecodeError:
         raise SnapshotRejected(f"{key}: payload is not a valid {kind}") from None
+    if len(_DECODED) >= _CACHE_LIMIT:
+        _DECODED.clear()
+    _DECODED[memo] = decoded
     return decoded
 
 
