@@ -209,13 +209,13 @@ class ConfigClient:
             return False
         # Swap first so calls see the new config at once; the file follows. A crash in
         # between leaves the previous last-known-good, which etcd then brings forward.
-        self.applied = snapshot
-        self._source = source
-        self._last_error = ""
         await self._on_apply(snapshot)
         if source == "etcd":
             await self._persist(values, revision)
             self._seen_revision = revision
+        self.applied = snapshot
+        self._source = source
+        self._last_error = ""
         self.counters["applied"] += 1
         log.info("config_applied", source=source, version=snapshot.version, revision=revision,
                  config_hash=snapshot.config_hash[:16], routes=len(snapshot.routes),

@@ -113,6 +113,8 @@ class Sidecar:
     tls: TlsMaterial | None = None
     local_bundle_pem: bytes = b""
     audit_log: AuditLog | None = None
+    # The snapshot most recently swapped in (what status reports as applied).
+    applied: Snapshot | None = None
     checkpoint_sink: ControlPlaneSink | None = None
 
     def background(self) -> list[Coroutine[Any, Any, None]]:
@@ -150,8 +152,9 @@ class Sidecar:
         errors = [e for e in ((status.last_error if status else ""),
                               (self.certificates.last_error if self.certificates else "")) if e]
         expiry = not_after(self.tls.chain_pem).timestamp() if self.tls else 0.0
-        return Report(applied_version=status.version if status else 0,
-                      config_hash=status.config_hash if status else "",
+        applied = self.applied
+        return Report(applied_version=applied.version if applied else 0,
+                      config_hash=applied.config_hash if applied else "",
                       last_error="; ".join(errors), source=status.source if status else "static",
                       certificate_expiry=expiry, counters=dict(status.counters) if status else {})
 
@@ -252,6 +255,7 @@ class Sidecar:
 
     async def apply_config(self, snapshot: Snapshot) -> None:
         """Swap in a verified snapshot: one assignment per reader, then SERVING."""
+        self.applied = snapshot
         if self.outbound is not None:
             self.outbound.snapshot = snapshot
         if self.identities is not None:
