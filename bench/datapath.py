@@ -25,6 +25,7 @@ from typing import Any
 
 import google.protobuf
 import grpc
+import structlog
 
 from bench.h2load import H2loadPlan, h2load_version
 from bench.identities import create_pki
@@ -227,6 +228,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    # LocalMesh logs in this process (etcd started, stopped): keep stdout for the tables.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
     plan = load_plan(args)
     started = datetime.now(timezone.utc)
     env = environment()

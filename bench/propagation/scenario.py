@@ -233,8 +233,10 @@ class SizeRun:
             made.append(Change(applied.version, applied.sent, applied.returned))
             for kind in kinds:
                 if not await self.fleet.recorder.wait_all(kind, applied.version, self.plan.change_timeout_s):
+                    reached = self.fleet.recorder.count_at(kind, applied.version)
                     self.result.setdefault("stopped", {})[phase] = (
-                        f"v{applied.version} not everywhere ({kind}) within {self.plan.change_timeout_s}s")
+                        f"v{applied.version} reached only {reached}/{self.size} "
+                        f"{'clients' if kind == CLIENT else 'watchers'} within {self.plan.change_timeout_s:.0f}s")
                     return made
             if len(made) % 10 == 0 or time.monotonic() > deadline:
                 _progress(f"N={self.size} {phase}: {len(made)} changes")

@@ -52,6 +52,11 @@ class Arrivals:
         return found if len(found) == self.size else None
 
 
+    def count(self, version: int) -> int:
+        """How many indexes got to `version` or later."""
+        return sum(1 for versions in self._versions.values() if versions and versions[-1] >= version)
+
+
 def change_row(change: Change, arrivals: Arrivals) -> dict[str, Any]:
     """Milliseconds, for one change: the write, and until all / half / the first of the
     indexes had it (the first is what one sidecar with a CPU of its own would see)."""
@@ -65,7 +70,7 @@ def change_row(change: Change, arrivals: Arrivals) -> dict[str, Any]:
         row["cp_log_lag_ms"] = _ms(change.logged - change.committed)
     times = arrivals.reached(change.version)
     if times is None:
-        row["converged"] = False
+        row.update(converged=False, reached=arrivals.count(change.version))
         return row
     last, median = max(times), statistics.median(times)
     row.update(converged=True,
