@@ -71,14 +71,35 @@ class Spec:
                 "grpc_service": self.grpc_service, "niceness": self.niceness}
 
 
-def emit(event: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
+class Outbox:
+    """stdout as a non-blocking asyncio pipe: when the harness reads late, lines queue here
+    instead of blocking the event loop that all the clients share."""
+
+    def __init__(self) -> None:
+        self._transport: asyncio.WriteTransport | None = None
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._transport, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        assert self._transport is not None
+        self._transport.write((json.dumps(event, separators=(",", ":")) + "\n").encode())
+
+    async def drain(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Bounded wait until every queued line has been written."""
+        if self._transport is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._transport.get_write_buffer_size():
+                    await asyncio.sleep(0.01)
 
 
 class Worker:
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, out: Outbox) -> None:
         self._spec = spec
+        self._out = out
         self._pems = (spec.ca_file.read_bytes(), spec.cert_file.read_bytes(), spec.key_file.read_bytes())
         self._roots = load_bundle(spec.bundle_file)
         self._clients: dict[int, ConfigClient] = {}
@@ -103,9 +124,9 @@ class Worker:
                 for event in batch.events:
                     if event.type == "put" and event.kv.key == HEAD_KEY.encode():
                         version = signed_pb2.SignedValue.FromString(event.kv.value).version
-                        emit({"ev": "w", "i": index, "v": version, "t": arrived})
+                        self._out.emit({"ev": "w", "i": index, "v": version, "t": arrived})
         except StoreError as exc:
-            emit({"ev": "error", "what": f"watcher {index}", "error": str(exc)})
+            self._out.emit({"ev": "error", "what": f"watcher {index}", "error": str(exc)})
 
     def start_clients(self, indexes: list[int]) -> None:
         for index in indexes:
@@ -118,11 +139,10 @@ class Worker:
             self._clients[index] = client
             self._tasks.append(asyncio.create_task(client.run()))
 
-    @staticmethod
-    def _hook(index: int) -> ApplyHook:
+    def _hook(self, index: int) -> ApplyHook:
         async def on_apply(snapshot: Snapshot) -> None:
             # This is the sidecar's swap: from here on a call reads this snapshot.
-            emit({"ev": "a", "i": index, "v": snapshot.version, "t": time.monotonic()})
+            self._out.emit({"ev": "a", "i": index, "v": snapshot.version, "t": time.monotonic()})
         return on_apply
 
     def check(self) -> dict[str, Any]:
@@ -160,8 +180,10 @@ async def serve() -> None:
     # The fleet's CPU is the load under test; niced, it leaves etcd, the control plane and
     # the harness (which in a deployment run elsewhere) the CPU they need to answer at once.
     os.nice(spec.niceness)
-    worker = Worker(spec)
-    emit({"ev": "ready"})
+    out = Outbox()
+    await out.open()
+    worker = Worker(spec, out)
+    out.emit({"ev": "ready"})
     try:
         while True:  # bounded by the harness: it always ends with stop or EOF
             line = await reader.readline()
@@ -170,17 +192,18 @@ async def serve() -> None:
             command = json.loads(line)["cmd"]
             if command == "watch":
                 worker.start_watchers()
-                emit({"ev": "started", "what": "watchers"})
+                out.emit({"ev": "started", "what": "watchers"})
             elif command == "clients":
                 worker.start_clients(json.loads(line)["indexes"])
-                emit({"ev": "started", "what": "clients"})
+                out.emit({"ev": "started", "what": "clients"})
             elif command == "check":
-                emit({"ev": "check", "clients": worker.check()})
+                out.emit({"ev": "check", "clients": worker.check()})
             elif command == "stop":
                 break
     finally:
         await worker.stop()
-        emit({"ev": "stopped"})
+        out.emit({"ev": "stopped"})
+        await out.drain()
 
 
 def configure_logging() -> None:

@@ -187,6 +187,11 @@ class AuditLog:
                 await asyncio.wait_for(self._wakeup.wait(), due_in)
             except TimeoutError:
                 pass
+        # Group commit: a short linger lets the records of concurrent calls share one write,
+        # one fsync and one worker-thread hop. Appending never waits for it.
+        linger = self._settings.batch_linger
+        if linger > 0 and len(self._queue) < self._settings.batch_max and not self._closing:
+            await asyncio.sleep(linger)
         count = min(len(self._queue), self._settings.batch_max)
         self._in_batch = count
         return [self._queue.popleft() for _ in range(count)]
@@ -204,11 +209,15 @@ class AuditLog:
                 await self._ensure_open()
                 head = (self._log_id, self._seq, self._head)
                 if linked is None or linked_from != head:  # first try, or a new segment began
+                    pending = self._uncheckpointed + len(records)
+                    if not self._checkpoint_due(pending):
+                        # The common case in one worker-thread hop: chain, write, fsync.
+                        linked = await asyncio.to_thread(self._link_and_append, records, self._seq, self._head)
+                        linked_from, checkpoint = head, None
+                        break
                     linked = await asyncio.to_thread(link, records, self._seq, self._head)
                     linked_from, checkpoint = head, None
-                    pending = self._uncheckpointed + len(records)
-                    if self._checkpoint_due(pending):
-                        checkpoint = await self._sign(linked)
+                    checkpoint = await self._sign(linked)
                 data = linked.data
                 if checkpoint is not None:
                     data += encode_entry(audit_pb2.AuditEntry(checkpoint=checkpoint))
@@ -320,6 +329,13 @@ class AuditLog:
         log.info("audit_segment_started", path=str(path), log_id=header.log_id,
                  previous=previous.file if previous else None,
                  reason=previous.reason if previous else None)
+
+    def _link_and_append(self, records: list[Record], seq: int, head: str) -> Linked:
+        """Chain `records` after (seq, head) and write them durably. Worker thread."""
+        linked = link(records, seq, head)
+        if linked.data:
+            self._append_durably(linked.data)
+        return linked
 
     def _append_durably(self, data: bytes) -> None:
         """Write and fsync `data`; on failure cut the file back to its last durable size so a

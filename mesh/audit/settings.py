@@ -16,6 +16,8 @@ class AuditSettings:
     batch_max: records per write + fsync.
     checkpoint_every / checkpoint_interval: a checkpoint after that many records or that many
       seconds since the last one, whichever comes first, and only when records were added.
+    batch_linger: how long the writer waits for more records before writing a batch (group
+      commit); 0 writes each record as soon as it is queued.
     retry_initial / retry_max: backoff between attempts while the log cannot be written.
     """
 
@@ -24,6 +26,7 @@ class AuditSettings:
     batch_max: int = 1_000
     checkpoint_every: int = 1_000
     checkpoint_interval: float = 10.0
+    batch_linger: float = 0.005
     retry_initial: float = 0.05
     retry_max: float = 5.0
 
