@@ -85,6 +85,10 @@ class Signer:
                                       key_id=self.key_id, signature=signature).SerializeToString()
 
 
+_VERIFIED: dict[tuple[str, bytes], signed_pb2.SignedValue] = {}
+_VERIFIED_LIMIT = 100_000
+
+
 @dataclass(frozen=True, slots=True)
 class Verifier:
     """Checks stored values against the signer keys that chain to the mesh trust bundle."""
@@ -92,7 +96,23 @@ class Verifier:
     public_keys: Mapping[str, ec.EllipticCurvePublicKey]
 
     def verify(self, stored_key: str, raw: bytes) -> signed_pb2.SignedValue:
-        """The verified SignedValue found at `stored_key`, or ValueRejected."""
+        """The verified SignedValue found at `stored_key`, or ValueRejected.
+
+        Remembered per (key, exact bytes): a value verified once stays verified while this
+        verifier still trusts its signing key (key_id is the hash of that key), so re-reading
+        a whole config costs signature checks only for what changed. Callers only read the
+        returned message.
+        """
+        cached = _VERIFIED.get((stored_key, raw))
+        if cached is not None and cached.key_id in self.public_keys:
+            return cached
+        value = self._verify(stored_key, raw)
+        if len(_VERIFIED) >= _VERIFIED_LIMIT:
+            _VERIFIED.clear()
+        _VERIFIED[(stored_key, raw)] = value
+        return value
+
+    def _verify(self, stored_key: str, raw: bytes) -> signed_pb2.SignedValue:
         if len(raw) > MAX_VALUE_BYTES:
             raise ValueRejected(f"oversized value ({len(raw)} bytes > {MAX_VALUE_BYTES})")
         value = signed_pb2.SignedValue()

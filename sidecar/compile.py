@@ -196,10 +196,8 @@ def _head(values: Mapping[str, bytes], verifier: Verifier) -> signed_pb2.ConfigH
     return head
 
 
-# Verifying an ECDSA signature costs ~0.1 ms; a change touches a few keys but a compile reads
-# them all. A value verified once stays verified for the same (key, exact bytes) as long as
-# the verifier still trusts the signing key (key_id is the hash of that key). Bounded.
-_VERIFIED: dict[tuple[str, bytes], signed_pb2.SignedValue] = {}
+# Signer chains are checked once until they expire; verified values are remembered by
+# Verifier itself (mesh/signing.py); decoded payloads and value digests below, all bounded.
 _SIGNERS: dict[tuple[bytes, tuple[bytes, ...]], tuple[str, ec.EllipticCurvePublicKey, float]] = {}
 _DECODED: dict[tuple[str, str, bytes], Message] = {}
 _DIGESTS: dict[bytes, bytes] = {}
@@ -207,17 +205,10 @@ _CACHE_LIMIT = 100_000
 
 
 def _verified(verifier: Verifier, key: str, raw: bytes) -> signed_pb2.SignedValue:
-    cached = _VERIFIED.get((key, raw))
-    if cached is not None and cached.key_id in verifier.public_keys:
-        return cached
     try:
-        value = verifier.verify(key, raw)
+        return verifier.verify(key, raw)
     except ValueRejected as exc:
         raise SnapshotRejected(f"{key}: {exc.reason}") from None
-    if len(_VERIFIED) >= _CACHE_LIMIT:
-        _VERIFIED.clear()
-    _VERIFIED[(key, raw)] = value
-    return value
 
 
 def _signer(chain_pem: bytes, roots: Sequence[x509.Certificate], trust_domain: str
