@@ -27,6 +27,7 @@ from certs.ca import create_intermediate, create_root, issue_workload
 from certs.spiffe_id import workload_id
 from control_plane import reflection
 from control_plane.localmesh import LocalMesh, Process, free_port
+from mesh.addresses import is_local_address
 
 TRUST_DOMAIN = "dev.tsunagi.internal"
 DEV_ORG = "131016"  # a valid 全国地方公共団体コード (千代田区) for the throwaway identities
@@ -126,6 +127,10 @@ def static_pair(workdir: Path, upstream: str, listen: str) -> tuple[list[Process
 
 
 async def up(args: argparse.Namespace) -> int:
+    for flag, address in (("--upstream", args.upstream), ("--listen", args.listen)):
+        if not is_local_address(address):
+            print(f"error: dev up: {flag} {address!r}: plaintext must stay on loopback or unix:", file=sys.stderr)
+            return 2
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -15,6 +15,7 @@ from google.protobuf import json_format
 from certs.bundle import check_key_file_mode
 from certs.ca import Issued
 from control_plane.authz import ROLES, Binding
+from mesh.addresses import is_host_port, is_local_address
 from mesh.signing import SIGNER_PATH, Signer
 from mesh.v1 import control_plane_config_pb2 as pb
 
@@ -75,6 +76,10 @@ def load_settings(path: Path) -> Settings:
         problems.append("listen: required")
     if not config.admin:
         problems.append("admin: required")
+    elif not is_local_address(config.admin):
+        problems.append(f"admin: {config.admin!r} is plaintext and must be loopback or unix:")
+    if config.health and not is_host_port(config.health):
+        problems.append(f"health: {config.health!r} must be HOST:PORT")
     chain = _read(base, config.identity.cert_file, "identity.certFile", problems)
     key = _read(base, config.identity.key_file, "identity.keyFile", problems, secret=True)
     bundle = _read(base, config.identity.bundle_file, "identity.bundleFile", problems)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from google.protobuf import json_format
 
+from mesh.addresses import is_host_port, is_local_address
 from mesh.v1 import sidecar_config_pb2 as pb
 from sidecar.errors import ConfigError
 
@@ -58,28 +58,6 @@ class Settings:
     audit_dir: Path | None = None
     audit_checkpoint_every: int = 1000
     audit_checkpoint_seconds: float = 10.0
-
-
-def is_local_address(address: str) -> bool:
-    """True for a Unix socket or a loopback HOST:PORT, the only places plaintext may listen."""
-    if address.startswith("unix:"):
-        return len(address) > len("unix:")
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        return False
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def is_host_port(address: str) -> bool:
-    """True for HOST:PORT with a numeric port."""
-    host, sep, port = address.rpartition(":")
-    return bool(sep and host and port.isdigit() and 0 <= int(port) <= 65535)
 
 
 def parse_config(text: str) -> pb.SidecarConfig:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sidecar.errors import ConfigError
-from sidecar.settings import is_local_address, parse_config, to_settings
+from mesh.addresses import is_local_address
+from sidecar.settings import parse_config, to_settings
 
 BASE = """
 identity: {spiffeId: "spiffe://t.test/org/131016/sys/a", certFile: a.crt, keyFile: a.key, bundleFile: b.pem}
