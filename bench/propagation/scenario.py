@@ -20,7 +20,7 @@ from bench.propagation.burst import control_plane_signer, write_burst
 from bench.propagation.commits import ClockOffset, read_commit_times
 from bench.propagation.documents import GRPC_SERVICE, RouteChange, batches, change, mesh_documents
 from bench.propagation.fleet import CLIENT, WATCHER, Fleet
-from bench.propagation.timeline import Arrivals, Change, change_row, summary
+from bench.propagation.timeline import Arrivals, Change, change_row, earliest, summary
 from bench.propagation.worker import Spec
 from control_plane.localmesh import CONTROL_PLANE_USER, SIDECAR_USER, LocalMesh
 from mesh.store.local_etcd import ETCD_BINARY
@@ -86,7 +86,7 @@ class SizeRun:
         self.mesh = LocalMesh(workdir / "mesh")
         self.meshconfig = self.mesh.add_operator(OPERATOR, "platform-admin")
         self.fleet = Fleet(size, plan.workers, workdir / "logs", FLEET_NICENESS)
-        # One idle watcher of its own: when each version arrives there is the commit time.
+        # One idle watcher in a process of its own: one more early observer of each commit.
         self.reference = Fleet(1, 1, workdir / "logs" / "reference")
         self.api: ConfigApi | None = None
         self.cp_pid: int | None = None
@@ -262,7 +262,8 @@ class SizeRun:
             written = await write_burst(store, signer, changes)
         finally:
             await store.close()
-        return [Change(w.version, w.sent, w.returned, committed=w.returned) for w in written]
+        return [Change(w.version, w.sent, w.returned, committed=w.returned, committed_by="txn_return")
+                for w in written]
 
     async def _burst(self, name: str, write: Callable[[list[RouteChange]], Awaitable[list[Change]]]) -> None:
         """plan.burst changes as fast as `write` can; then wait for the last version everywhere.
@@ -318,17 +319,19 @@ class SizeRun:
         return Arrivals(self.fleet.recorder.first_at_or_after(kind, self.marks.get(mark, 0)), self.size)
 
     def _analyse(self, commits: dict[int, float]) -> None:
-        """Per-change rows and summaries, anchored on the control plane's commit times."""
+        """Per-change rows and summaries, each change anchored on the first sign of its commit."""
         views = {
             "watch": [("raw_watch", WATCHER, "watch")],
             "clients": [("propagation", CLIENT, "clients_a"), ("raw_watch_under_load", WATCHER, "clients_w")],
             "burst_api": [("propagation", CLIENT, "clients_a")],
             "burst_etcd": [("propagation", CLIENT, "clients_a")],
         }
-        seen = self.reference.recorder.arrivals_of(WATCHER)
+        observed = {"reference": self.reference.recorder.arrivals_of(WATCHER),
+                    "watcher": self.fleet.recorder.arrivals_of(WATCHER),
+                    "client": self.fleet.recorder.arrivals_of(CLIENT),
+                    "cp_log": commits}
         for phase, made in self.changes.items():
-            made = [replace(c, committed=c.committed if c.committed is not None else seen.get(c.version),
-                            logged=commits.get(c.version)) for c in made]
+            made = [earliest(c, observed) for c in made]
             for label, kind, mark in views[phase]:
                 rows = [change_row(c, self._arrivals(kind, mark)) for c in made]
                 if phase.startswith("burst"):

@@ -15,13 +15,14 @@ from bench.distribution import percentile
 @dataclass(frozen=True, slots=True)
 class Change:
     """One config version written, in CLOCK_MONOTONIC: when its write was sent and returned,
-    when it was committed in etcd (its arrival at an idle reference watcher, or the txn's
-    return when the harness wrote it), and when the control plane logged it as written."""
+    when it was committed in etcd and what showed it first (see `earliest`), and when the
+    control plane logged it as written."""
 
     version: int
     sent: float
     returned: float
     committed: float | None = None
+    committed_by: str = ""
     logged: float | None = None
 
     @property
@@ -31,6 +32,19 @@ class Change:
             if candidate is not None:
                 return candidate
         return self.returned
+
+
+def earliest(change: Change, observed: Mapping[str, Mapping[int, float]]) -> Change:
+    """`change` with its commit time set to the first sign of it: every observation (a watch
+    arrival, a log line, the write's return) comes after the commit, so the earliest one is
+    the tightest bound. `observed` maps a source name to version → time."""
+    candidates = [(change.returned, "returned") if change.committed is None
+                  else (change.committed, change.committed_by or "txn_return")]
+    candidates += [(times[change.version], source) for source, times in observed.items()
+                   if change.version in times]
+    at, source = min(candidates)
+    return Change(change.version, change.sent, change.returned, at, source,
+                  observed.get("cp_log", {}).get(change.version))
 
 
 class Arrivals:
@@ -51,7 +65,6 @@ class Arrivals:
             found.append(self._times[index][at])
         return found if len(found) == self.size else None
 
-
     def count(self, version: int) -> int:
         """How many indexes got to `version` or later."""
         return sum(1 for versions in self._versions.values() if versions and versions[-1] >= version)
@@ -63,7 +76,7 @@ def change_row(change: Change, arrivals: Arrivals) -> dict[str, Any]:
     row: dict[str, Any] = {
         "version": change.version,
         "write_ms": _ms(change.returned - change.sent),
-        "anchor": "commit" if change.committed is not None else "cp_log" if change.logged is not None else "returned",
+        "anchor": change.committed_by if change.committed is not None else "cp_log" if change.logged is not None else "returned",
     }
     if change.committed is not None and change.logged is not None:
         # How long after the commit the control plane got round to logging it.

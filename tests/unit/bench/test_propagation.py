@@ -11,7 +11,7 @@ import pytest
 from bench.propagation.commits import ClockOffset, commit_times
 from bench.propagation.documents import MAX_BATCH, batches, change, mesh_documents, timeout_for
 from bench.propagation.fleet import CLIENT, Recorder
-from bench.propagation.timeline import Arrivals, Change, change_row, summary
+from bench.propagation.timeline import Arrivals, Change, change_row, earliest, summary
 
 
 def test_every_client_is_changed_within_n_changes() -> None:
@@ -54,7 +54,7 @@ def test_a_version_is_in_effect_when_every_index_has_it_or_a_later_one(
 
 
 @pytest.mark.parametrize("change_,anchor", [
-    (Change(5, sent=0.0, returned=0.2, committed=0.1, logged=0.15), "commit"),
+    (Change(5, sent=0.0, returned=0.2, committed=0.1, committed_by="watcher", logged=0.15), "watcher"),
     (Change(5, sent=0.0, returned=0.2, logged=0.15), "cp_log"),
     (Change(5, sent=0.0, returned=0.2), "returned"),
 ])
@@ -64,6 +64,27 @@ def test_latency_is_measured_from_the_best_known_commit_time(change_: Change, an
     assert row["anchor"] == anchor
     assert row["all_ms"] == pytest.approx((1.0 - change_.anchor) * 1000)
     assert row["from_sent_ms"] == pytest.approx(1000.0)
+
+
+@pytest.mark.parametrize("observed,expected", [
+    ({"reference": {5: 0.30}, "watcher": {5: 0.25}, "cp_log": {5: 0.28}}, (0.25, "watcher")),
+    ({"reference": {5: 0.30}, "cp_log": {5: 0.28}}, (0.28, "cp_log")),
+    ({"reference": {6: 0.10}}, (0.40, "returned")),  # nothing seen of this version
+])
+def test_the_commit_time_is_the_first_sign_of_it(
+    observed: dict[str, dict[int, float]], expected: tuple[float, str]
+) -> None:
+    """Every observation comes after the commit, so the earliest one bounds it best."""
+    anchored = earliest(Change(5, sent=0.0, returned=0.40), observed)
+    assert (anchored.committed, anchored.committed_by) == expected
+    assert anchored.logged == observed.get("cp_log", {}).get(5)
+
+
+def test_the_harness_own_txn_return_counts_as_a_sign() -> None:
+    """A burst written by the harness keeps its txn return unless a watcher saw it first."""
+    written = Change(5, sent=0.0, returned=0.02, committed=0.02, committed_by="txn_return")
+    assert earliest(written, {"watcher": {5: 0.03}}).committed_by == "txn_return"
+    assert earliest(written, {"watcher": {5: 0.01}}).committed_by == "watcher"
 
 
 def test_a_change_not_everywhere_is_reported_unconverged_and_left_out_of_percentiles() -> None:
