@@ -83,8 +83,9 @@ def environment() -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "loadavg": os.getloadavg(),
         "git_commit": _first_line(["git", "-C", str(REPO), "rev-parse", "HEAD"]),
-        "clock": "CLOCK_MONOTONIC (time.monotonic), system-wide on Linux, in every process; "
-                 "control-plane commit times are its log timestamps moved onto it",
+        "clock": "CLOCK_MONOTONIC (time.monotonic), system-wide on Linux, in every process; a "
+                 "change's commit time is its first sign: a watcher's arrival, the control plane's "
+                 "log line (wall clock moved onto it) or the write's return",
     }
 
 
