@@ -26,6 +26,7 @@ from certs.bundle import write_bundle, write_identity
 from certs.ca import Issued, create_intermediate, create_root, issue_client, issue_workload
 from certs.spiffe_id import operator_id, workload_id
 from mesh import keys
+from mesh.addresses import is_local_address
 from mesh.signing import SIGNER_PATH
 from mesh.store.local_etcd import LocalEtcd
 from control_plane.settings import CONTROL_PLANE_PATH
@@ -43,7 +44,9 @@ def free_port() -> int:
 
 
 def health_serving(address: str) -> bool:
-    """True when grpc.health.v1 at `address` reports SERVING."""
+    """True when grpc.health.v1 at `address` (a loopback admin listener) reports SERVING."""
+    if not is_local_address(address):
+        raise ValueError(f"{address!r}: admin listeners are plaintext and only on loopback or unix:")
     try:
         with grpc.insecure_channel(address) as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)

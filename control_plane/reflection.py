@@ -10,11 +10,16 @@ import grpc
 from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
+from mesh.addresses import is_local_address
+
 _INTERNAL = ("grpc.reflection.", "grpc.health.")
 
 
 def describe(address: str, timeout: float = 5.0) -> tuple[list[str], bytes] | None:
-    """(service names, serialized FileDescriptorSet), or None when the server has no reflection."""
+    """(service names, serialized FileDescriptorSet), or None when the server has no reflection.
+    Plaintext: only ever to a loopback or unix: address."""
+    if not is_local_address(address):
+        raise ValueError(f"{address!r}: plaintext reflection only on loopback or unix:")
     with grpc.insecure_channel(address) as channel:
         try:
             grpc.channel_ready_future(channel).result(timeout=timeout)
