@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import secrets
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs.ca import Issued
+from mesh.files import write_atomic
 
 KEY_MODE = 0o600
 PUBLIC_MODE = 0o644
@@ -31,8 +30,8 @@ def write_identity(directory: Path, name: str, issued: Issued) -> tuple[Path, Pa
     directory.mkdir(parents=True, exist_ok=True)
     cert_path = directory / f"{name}.crt"
     key_path = directory / f"{name}.key"
-    _write_atomic(key_path, issued.key_pem(), KEY_MODE)
-    _write_atomic(cert_path, issued.chain_pem(), PUBLIC_MODE)
+    write_atomic(key_path, issued.key_pem(), KEY_MODE)
+    write_atomic(cert_path, issued.chain_pem(), PUBLIC_MODE)
     return cert_path, key_path
 
 
@@ -42,7 +41,7 @@ def write_bundle(path: Path, roots: Sequence[x509.Certificate]) -> Path:
         raise ValueError("a trust bundle needs at least one root")
     path = Path(path)
     data = b"".join(root.public_bytes(serialization.Encoding.PEM) for root in roots)
-    _write_atomic(path, data, PUBLIC_MODE)
+    write_atomic(path, data, PUBLIC_MODE)
     return path
 
 
@@ -88,30 +87,3 @@ def check_key_file_mode(path: Path) -> None:
     if mode & 0o037 or (mode & 0o040 and not (
             info.st_gid in (os.getegid(), *os.getgroups()) and info.st_uid in (0, os.geteuid()))):
         raise ValueError(f"{path}: key file mode is {mode:04o}; group and other must have no access (0600)")
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Write to a fresh temp file created with `mode` (never widened afterwards), fsync,
-    then rename over `path`: readers see the old file or the new one, never a mix."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(tmp, flags, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

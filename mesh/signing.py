@@ -22,7 +22,8 @@ from mesh.keys import MAX_VALUE_BYTES
 from mesh.v1 import signed_pb2
 
 _DOMAIN = b"tsunagi/signed-value/v1\x00"
-_HEAD_DOMAIN = b"tsunagi/config-head/v1\x00"
+_HEAD_DOMAIN = b"tsunagi/config-head/v2\x00"
+_BUCKET_DOMAIN = b"tsunagi/config-head-bucket/v2\x00"
 SIGNER_PATH = "/mesh/config-signer"
 
 
@@ -57,13 +58,39 @@ def value_digest(value: bytes) -> bytes:
 
 def head_digest(items: Iterable[tuple[str, bytes]],
                 digest_of: Callable[[bytes], bytes] = value_digest) -> bytes:
-    """Commitment to a set of (key, stored value bytes): SHA-256 over the sorted pairs.
+    """Commitment to a set of (key, stored value bytes), as a two-level hash tree: each key
+    falls in one of HEAD_BUCKETS buckets (by the first byte of the SHA-256 of its name); a
+    bucket's digest is SHA-256 over its (length-prefixed key, value digest) entries in key
+    order; the head digest is SHA-256 over the bucket digests in bucket order. A reader that
+    keeps the bucket digests re-hashes one bucket per changed key, not the whole config.
     `digest_of` may be a cached value_digest."""
-    digest = hashlib.sha256(_HEAD_DOMAIN)
+    buckets: list[list[bytes]] = [[] for _ in range(HEAD_BUCKETS)]
     for key, value in sorted(items):
-        digest.update(_field(key.encode()))
-        digest.update(digest_of(value))
-    return digest.digest()
+        buckets[head_bucket(key)].append(head_entry(key, digest_of(value)))
+    return head_root(bucket_digest(entries) for entries in buckets)
+
+
+HEAD_BUCKETS = 256
+
+
+def head_bucket(key: str) -> int:
+    """The bucket of the head digest a key falls in."""
+    return hashlib.sha256(key.encode()).digest()[0]
+
+
+def head_entry(key: str, digest: bytes) -> bytes:
+    """One key's entry in its bucket: its length-prefixed name and its value digest."""
+    return _field(key.encode()) + digest
+
+
+def bucket_digest(entries: Iterable[bytes]) -> bytes:
+    """The digest of one bucket's entries, given in key order."""
+    return hashlib.sha256(_BUCKET_DOMAIN + b"".join(entries)).digest()
+
+
+def head_root(bucket_digests: Iterable[bytes]) -> bytes:
+    """The head digest over all HEAD_BUCKETS bucket digests, in bucket order."""
+    return hashlib.sha256(_HEAD_DOMAIN + b"".join(bucket_digests)).digest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,24 @@
 """Compiling the signed config read from etcd (or the last-known-good file) into this sidecar's
 Snapshot. A snapshot is accepted whole or not at all: any value that fails verification, a head
 that does not commit to exactly the stored keys, or a broken reference rejects all of it.
+
+Two entry points share one builder, so they cannot disagree:
+- `compile_full` reads every value (a list, the last-known-good file, a new signer or trust
+  bundle);
+- `compile_update` starts from the last compiled config and reads only the keys a watch
+  batch changed. It re-verifies the head over every key (kept digest by digest, so that is
+  one hash over the entries), re-checks the references that the changed keys take part in,
+  and rebuilds only the parts of the Snapshot whose inputs changed. A change costs what it
+  touches, not what the mesh holds.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -27,19 +38,40 @@ from mesh.keys import (
     TRUST_BUNDLE_KEY,
     parse_resource_key,
 )
-from mesh.policy import PolicyError, compile_policies
+from mesh.policy import PolicyError, PolicyTable, compile_policies
+from mesh.resources import KINDS
+from mesh.signing import (
+    HEAD_BUCKETS,
+    ValueRejected,
+    Verifier,
+    bucket_digest,
+    head_bucket,
+    head_entry,
+    head_root,
+    signer_public_key,
+    value_digest,
+)
 from mesh.translate.descriptors import DescriptorSetError, pool_from_bytes
 from mesh.translate.engine import CompiledOperation, compile_mapping
 from mesh.translate.errors import MappingInvalid
-from mesh.resources import KINDS
-from mesh.signing import ValueRejected, Verifier, head_digest, signer_public_key, value_digest
-from mesh.v1 import mapping_pb2, organization_pb2, schema_pb2, route_pb2, service_pb2, signed_pb2, system_pb2
+from mesh.v1 import route_pb2, service_pb2, signed_pb2
 from sidecar.snapshot import SERVER_STREAM, UNARY, Snapshot, Upstream
 
 # RouteSpec.timeout: "Default 30s".
 DEFAULT_ROUTE_TIMEOUT = 30.0
 
 _M = TypeVar("_M", bound=Message)
+Ref = tuple[str, str]  # (org, name); org is "" for platform-scoped kinds
+Resources = Mapping[str, Mapping[Ref, Message]]  # kind → ref → decoded resource
+
+# The kinds each derived part of a Snapshot is computed from: a change that touches none of
+# them keeps that part as it was.
+_PROVIDER_INPUTS = frozenset({"Service", "Mapping"})
+_ROUTE_INPUTS = frozenset({"Route", "System"}) | _PROVIDER_INPUTS
+_TRANSLATION_INPUTS = frozenset({"Mapping", "Schema"})
+_METHOD_INPUTS = _ROUTE_INPUTS | _TRANSLATION_INPUTS
+_POLICY_INPUTS = frozenset({"System", "Purpose", "AccessPolicy"})
+_EMPTY: Mapping[Ref, Message] = MappingProxyType({})
 
 
 class SnapshotRejected(Exception):
@@ -50,18 +82,26 @@ class SnapshotRejected(Exception):
         self.reason = reason
 
 
-@dataclass(slots=True)
-class _Resources:
-    """The decoded resources the sidecar reads, by (org, name)."""
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A compiled config: the Snapshot to serve, and what compile_update builds on. Nothing
+    in it is mutated after it is built; a later compile copies what it changes."""
 
-    orgs: set[str] = field(default_factory=set)
-    # Every org-scoped resource, "Kind org/name" → its org: each org must exist.
-    owners: dict[str, str] = field(default_factory=dict)
-    systems: dict[tuple[str, str], system_pb2.System] = field(default_factory=dict)
-    services: dict[tuple[str, str], service_pb2.Service] = field(default_factory=dict)
-    routes: dict[tuple[str, str], route_pb2.Route] = field(default_factory=dict)
-    # Every decoded resource of a known kind (the policy compiler picks what it needs).
-    all: list[Message] = field(default_factory=list)
+    snapshot: Snapshot
+    values: Mapping[str, bytes]  # every key under CONFIG_PREFIX, as stored
+    own_id: str
+    trust_domain: str
+    verifier: Verifier
+    verifier_until: float  # the first signer certificate expiry: a full compile after it
+    resources: Resources
+    providers: Mapping[str, tuple[Ref, ...]]  # gRPC service name → providing Services
+    own_routes: Mapping[Ref, route_pb2.Route]
+    bundle: signed_pb2.TrustBundle
+    denylist: signed_pb2.DenyList
+    # The head digest's tree (mesh.signing.head_digest): each bucket's entries by key, and
+    # the bucket digests.
+    head_buckets: tuple[Mapping[str, bytes], ...]
+    head_digests: tuple[bytes, ...]
 
 
 def compile_snapshot(
@@ -73,82 +113,378 @@ def compile_snapshot(
     *,
     applied: Snapshot | None = None,
 ) -> Snapshot:
-    """This sidecar's Snapshot of `values` (every key under CONFIG_PREFIX as stored, read at
-    etcd `revision`), or SnapshotRejected.
+    """This sidecar's Snapshot of `values`: compile_full without the state for updates."""
+    return compile_full(values, verifier_roots, trust_domain, own_spiffe_id, revision,
+                        applied=applied).snapshot
+
+
+def compile_full(
+    values: Mapping[str, bytes],
+    verifier_roots: Sequence[x509.Certificate],
+    trust_domain: str,
+    own_spiffe_id: str,
+    revision: int,
+    *,
+    applied: Snapshot | None = None,
+) -> Compiled:
+    """Compile `values` (every key under CONFIG_PREFIX as stored, read at etcd `revision`),
+    or SnapshotRejected.
 
     Signer certificates are trusted only if they chain to `verifier_roots` (the local bundle
     file, plus the roots of the TrustBundle in the snapshot already applied). With `applied`,
     neither the head nor any key may go back to an older version (a replay).
     """
-    own = _own_system(own_spiffe_id, trust_domain)
     for key in values:
         if not key.startswith(CONFIG_PREFIX):
             raise SnapshotRejected(f"key {key!r} is outside the config prefix")
-    verifier = _verifier(values, verifier_roots, trust_domain)
-    head = _head(values, verifier)
-    if applied is not None and head.version < applied.version:
-        raise SnapshotRejected(
-            f"replayed config head (version {head.version} < applied {applied.version})")
-    versions: dict[str, int] = {}
-    bundle = signed_pb2.TrustBundle()
-    denylist = signed_pb2.DenyList()
-    resources = _Resources()
-    for key, raw in sorted(values.items()):
-        if key == HEAD_KEY or key.startswith(SIGNER_PREFIX):
-            continue
-        value = _verified(verifier, key, raw)
-        if value.version > head.version:
+    verifier, until = _verifier(values, verifier_roots, trust_domain)
+    build = _Build(None, dict(values), verifier, until, own_spiffe_id, trust_domain, applied)
+    return build.run(values, (), revision)
+
+
+def compile_update(
+    base: Compiled,
+    puts: Mapping[str, bytes],
+    deletes: Iterable[str],
+    revision: int,
+    local_roots: Sequence[x509.Certificate],
+) -> Compiled:
+    """`base` with a watch batch applied (`puts` and `deletes` of keys, at etcd `revision`),
+    compiled; the same result compile_full gives for the whole new state. Changes that alter
+    which signers are trusted (a signer chain or the TrustBundle) and a signer certificate
+    past its expiry compile everything again."""
+    deletes = [key for key in deletes if key not in puts]
+    values = base.values.copy()
+    values.update(puts)
+    for key in deletes:
+        values.pop(key, None)
+    if needs_full_compile(base, puts, deletes):
+        roots = [*local_roots, *roots_of(base.snapshot)]
+        return compile_full(values, roots, base.trust_domain, base.own_id, revision,
+                            applied=base.snapshot)
+    for key in puts:
+        if not key.startswith(CONFIG_PREFIX):
+            raise SnapshotRejected(f"key {key!r} is outside the config prefix")
+    build = _Build(base, values, base.verifier, base.verifier_until, base.own_id,
+                   base.trust_domain, base.snapshot)
+    return build.run(puts, deletes, revision)
+
+
+def needs_full_compile(base: Compiled, puts: Iterable[str], deletes: Iterable[str]) -> bool:
+    """Whether compile_update compiles everything again for this change: it changes which
+    signers are trusted, or a trusted signer's certificate has expired."""
+    return (time.time() >= base.verifier_until
+            or any(key.startswith(SIGNER_PREFIX) or key == TRUST_BUNDLE_KEY
+                   for key in chain(puts, deletes)))
+
+
+class _Build:
+    """One compile: `base` (None for a full compile) plus changed keys → a new Compiled.
+    Containers shared with `base` are copied before they are changed."""
+
+    def __init__(self, base: Compiled | None, values: dict[str, bytes], verifier: Verifier,
+                 verifier_until: float, own_id: str, trust_domain: str,
+                 applied: Snapshot | None) -> None:
+        self.base = base
+        self.values = values
+        self.verifier = verifier
+        self.verifier_until = verifier_until
+        self.own_id = own_id
+        self.trust_domain = trust_domain
+        self.own = _own_system(own_id, trust_domain)
+        self.applied = applied
+        self.resources: dict[str, Mapping[Ref, Message]] = base.resources.copy() if base else {}
+        self._copied: set[str] = set()
+        self.put_refs: dict[str, list[Ref]] = {}
+        self.deleted_refs: dict[str, list[Ref]] = {}
+        self.bundle = base.bundle if base else signed_pb2.TrustBundle()
+        self.denylist = base.denylist if base else signed_pb2.DenyList()
+        self.trust_touched = base is None
+
+    # -- the steps -------------------------------------------------------------------------
+
+    def run(self, puts: Mapping[str, bytes], deletes: Sequence[str], revision: int) -> Compiled:
+        buckets, digests = self._head_buckets(puts, deletes)
+        head = self._head(digests, len(self.values) - (HEAD_KEY in self.values))
+        applied = self.applied
+        if applied is not None and head.version < applied.version:
             raise SnapshotRejected(
-                f"{key}: version {value.version} is newer than the head ({head.version})")
-        if applied is not None and value.version < applied.versions.get(key, 0):
+                f"replayed config head (version {head.version} < applied {applied.version})")
+        versions = self.base.snapshot.versions.copy() if self.base else {}
+        for key in deletes:
+            versions.pop(key, None)
+            self._delete(key)
+        for key in sorted(puts):
+            if key == HEAD_KEY or key.startswith(SIGNER_PREFIX):
+                continue
+            value = _verified(self.verifier, key, puts[key])
+            if value.version > head.version:
+                raise SnapshotRejected(
+                    f"{key}: version {value.version} is newer than the head ({head.version})")
+            if applied is not None and value.version < applied.versions.get(key, 0):
+                raise SnapshotRejected(
+                    f"{key}: replayed value (version {value.version} < applied "
+                    f"{applied.versions[key]})")
+            versions[key] = value.version
+            self._put(key, value)
+        touched = self.touched
+        providers = self._check_references()
+        own_routes = self._own_routes()
+        base = self.base
+        snapshot = base.snapshot if base else Snapshot()
+        routes, policy, translations = snapshot.routes, snapshot.policy, snapshot.translations
+        if touched & _ROUTE_INPUTS:
+            routes = MappingProxyType(_routes_of(self.resources, providers, own_routes))
+        if touched & _POLICY_INPUTS:
+            policy = self._policy()
+        if touched & _TRANSLATION_INPUTS:
+            translations = MappingProxyType(_translations(self.resources, self.own))
+        kinds, responses = snapshot.method_kinds, snapshot.response_types
+        if touched & _METHOD_INPUTS:
+            kinds, responses = self._methods(routes, providers, translations)
+        systems = self.resources.get("System", _EMPTY)
+        snapshot = Snapshot(
+            routes=routes,
+            method_kinds=kinds,
+            policy=policy,
+            own_system=self.own if self.own in systems else None,
+            response_types=responses,
+            translations=translations,
+            revision=revision,
+            version=head.version,
+            config_hash=head.digest.hex(),
+            denied=(frozenset(entry.spiffe_id for entry in self.denylist.entries)
+                    if self.trust_touched or base is None else base.snapshot.denied),
+            trust_roots_pem=(_trust_roots(self.bundle)
+                             if self.trust_touched or base is None else base.snapshot.trust_roots_pem),
+            versions=MappingProxyType(versions),
+        )
+        return Compiled(
+            snapshot=snapshot, values=MappingProxyType(self.values), own_id=self.own_id,
+            trust_domain=self.trust_domain, verifier=self.verifier,
+            verifier_until=self.verifier_until, resources=MappingProxyType(self.resources),
+            providers=providers, own_routes=own_routes, bundle=self.bundle,
+            denylist=self.denylist, head_buckets=buckets, head_digests=digests)
+
+    @property
+    def touched(self) -> set[str]:
+        """The kinds this compile put or deleted (every kind on a full compile)."""
+        if self.base is None:
+            return set(KINDS)
+        return {*self.put_refs, *self.deleted_refs}
+
+    def _head_buckets(self, puts: Mapping[str, bytes], deletes: Sequence[str]
+                      ) -> tuple[tuple[Mapping[str, bytes], ...], tuple[bytes, ...]]:
+        """The head digest's buckets (key → entry) and bucket digests for the new state:
+        only the buckets of changed keys are hashed again."""
+        base = self.base
+        if base is None:
+            buckets: list[dict[str, bytes]] = [{} for _ in range(HEAD_BUCKETS)]
+            for key, raw in self.values.items():
+                if key != HEAD_KEY:
+                    buckets[_bucket(key)][key] = head_entry(key, _digest(raw))
+            return tuple(buckets), tuple(_bucket_digest(b) for b in buckets)
+        changed: dict[int, dict[str, bytes]] = {}
+        for key in chain(puts, deletes):
+            if key == HEAD_KEY:
+                continue
+            index = _bucket(key)
+            bucket = changed.get(index)
+            if bucket is None:
+                bucket = changed[index] = dict(base.head_buckets[index])
+            if key in puts:
+                bucket[key] = head_entry(key, _digest(puts[key]))
+            else:
+                bucket.pop(key, None)
+        all_buckets = list(base.head_buckets)
+        digests = list(base.head_digests)
+        for index, bucket in changed.items():
+            all_buckets[index] = bucket
+            digests[index] = _bucket_digest(bucket)
+        return tuple(all_buckets), tuple(digests)
+
+    def _head(self, digests: Sequence[bytes], count: int) -> signed_pb2.ConfigHead:
+        """The verified ConfigHead, which must commit to every other key exactly as stored."""
+        raw = self.values.get(HEAD_KEY)
+        if raw is None:
+            raise SnapshotRejected("no config head (nothing has been published)")
+        value = _verified(self.verifier, HEAD_KEY, raw)
+        head = _decode(HEAD_KEY, value, "ConfigHead", signed_pb2.ConfigHead)
+        if head.version != value.version:
             raise SnapshotRejected(
-                f"{key}: replayed value (version {value.version} < applied "
-                f"{applied.versions[key]})")
-        versions[key] = value.version
+                f"config head says version {head.version} but was signed at {value.version}")
+        # Equal digests already imply equal counts; the count only makes the message useful.
+        if head_root(digests) != head.digest:
+            raise SnapshotRejected(
+                f"stored config does not match its head (version {head.version}: head covers "
+                f"{head.count} keys, {count} are stored); a key was added, deleted or "
+                "replaced behind the control plane's back")
+        return head
+
+    def _kind(self, kind: str) -> dict[Ref, Message]:
+        """The resources of `kind`, copied from the base the first time this compile changes them."""
+        if kind not in self._copied:
+            self._copied.add(kind)
+            self.resources[kind] = self.resources.get(kind, _EMPTY).copy()
+        return self.resources[kind]  # type: ignore[return-value]
+
+    def _put(self, key: str, value: signed_pb2.SignedValue) -> None:
         if key == TRUST_BUNDLE_KEY:
-            bundle = _decode(key, value, "TrustBundle", signed_pb2.TrustBundle)
+            self.bundle = _decode(key, value, "TrustBundle", signed_pb2.TrustBundle)
+            self.trust_touched = True
         elif key == DENYLIST_KEY:
-            denylist = _decode(key, value, "DenyList", signed_pb2.DenyList)
+            self.denylist = _decode(key, value, "DenyList", signed_pb2.DenyList)
+            self.trust_touched = True
         elif key.startswith(RESOURCE_PREFIX):
-            _add_resource(resources, key, value)
+            self._put_resource(key, value)
         # Any other key is signed and committed by the head but means nothing to this
         # version of the sidecar (a newer control plane's internal key): it is ignored.
-    providers = _check_references(resources, trust_domain)
-    routes = _routes_of(resources, providers, own)
-    mine = [svc for (org, _), svc in sorted(resources.services.items()) if (org, svc.spec.system) == own]
-    relevant = [resources.services[providers[name][0]] for name in routes] + mine
-    try:
-        policy = compile_policies(resources.all)
-    except PolicyError as exc:
-        raise SnapshotRejected(f"access policies: {exc}") from None
-    translations = _translations(resources, own)
-    kinds = _method_kinds(relevant)
-    responses = _response_types(mine)
-    for op in translations.values():
-        kind = None if op.client_streaming else SERVER_STREAM if op.server_streaming else UNARY
-        for path in (op.local, op.canonical):
-            if kind is not None:
-                kinds[path] = kind
-            else:
-                kinds.pop(path, None)
-        responses[op.canonical] = op.response.canonical_class
-    return Snapshot(
-        routes=MappingProxyType(routes),
-        method_kinds=MappingProxyType(kinds),
-        policy=policy,
-        own_system=own if own in resources.systems else None,
-        response_types=MappingProxyType(responses),
-        translations=MappingProxyType(translations),
-        revision=revision,
-        version=head.version,
-        config_hash=head.digest.hex(),
-        denied=frozenset(entry.spiffe_id for entry in denylist.entries),
-        trust_roots_pem=_trust_roots(bundle),
-        versions=MappingProxyType(versions),
-    )
+
+    def _put_resource(self, key: str, value: signed_pb2.SignedValue) -> None:
+        parsed = parse_resource_key(key)
+        if parsed is None:
+            raise SnapshotRejected(f"{key}: not a valid resource key")
+        kind_name, org, name = parsed
+        if value.kind != kind_name:
+            raise SnapshotRejected(f"{key}: holds a {value.kind!r}, expected {kind_name!r}")
+        kind = KINDS.get(kind_name)
+        if kind is None:
+            return  # a kind this sidecar does not know yet: verified, committed, unused
+        if (kind.scope == "org") != bool(org):
+            raise SnapshotRejected(f"{key}: a {kind_name} is {kind.scope}-scoped")
+        resource = _decode(key, value, kind_name, kind.message)
+        meta = resource.metadata  # type: ignore[attr-defined]
+        if meta.name != name or meta.org != org:
+            raise SnapshotRejected(
+                f"{key}: metadata names {meta.org or '-'}/{meta.name}, not the key's {org or '-'}/{name}")
+        stated = resource.kind  # type: ignore[attr-defined]
+        if stated and stated != kind_name:
+            raise SnapshotRejected(f"{key}: payload says kind {stated!r}")
+        self._kind(kind_name)[(org, name)] = resource
+        self.put_refs.setdefault(kind_name, []).append((org, name))
+
+    def _delete(self, key: str) -> None:
+        if key == TRUST_BUNDLE_KEY:
+            self.bundle, self.trust_touched = signed_pb2.TrustBundle(), True
+        elif key == DENYLIST_KEY:
+            self.denylist, self.trust_touched = signed_pb2.DenyList(), True
+        parsed = parse_resource_key(key)
+        if parsed is None or parsed[0] not in KINDS:
+            return
+        kind_name, org, name = parsed
+        if self._kind(kind_name).pop((org, name), None) is not None:
+            self.deleted_refs.setdefault(kind_name, []).append((org, name))
+
+    def _check_references(self) -> Mapping[str, tuple[Ref, ...]]:
+        """Every reference that this compile's changes take part in resolves (all of them on
+        a full compile); returns gRPC service name → its providing Services. The control
+        plane validates these too: this is the sidecar's defence in depth."""
+        resources, full = self.resources, self.base is None
+        systems = resources.get("System", _EMPTY)
+        services = resources.get("Service", _EMPTY)
+        routes = resources.get("Route", _EMPTY)
+        orgs = {name for _, name in resources.get("Organization", _EMPTY)}
+        changed = self.put_refs
+        gone = self.deleted_refs
+        # Each org-scoped resource names an existing Organization.
+        owners = (chain.from_iterable(((k, ref) for ref in refs) for k, refs in changed.items())
+                  if not full and not gone.get("Organization") else
+                  ((k, ref) for k, found in resources.items() for ref in found))
+        missing = sorted(f"{k} {org}/{name}" for k, (org, name) in owners
+                         if KINDS[k].scope == "org" and org not in orgs)
+        if missing:
+            org = missing[0].split(" ", 1)[1].split("/", 1)[0]
+            raise SnapshotRejected(f"{missing[0]}: organization {org!r} does not exist")
+        for org, name in (systems if full else changed.get("System", ())):
+            system = systems[(org, name)]
+            try:
+                sid = parse_spiffe_id(system.spec.spiffe_id)  # type: ignore[attr-defined]
+            except InvalidSpiffeId as exc:
+                raise SnapshotRejected(f"system {org}/{name}: spec.spiffeId: {exc}") from None
+            if (sid.trust_domain, sid.org, sid.system) != (self.trust_domain, org, name):
+                raise SnapshotRejected(
+                    f"system {org}/{name}: spec.spiffeId {system.spec.spiffe_id} is not its identity")  # type: ignore[attr-defined]
+        systems_gone = bool(gone.get("System"))
+        for org, name in (services if full or systems_gone else changed.get("Service", ())):
+            service = services[(org, name)]
+            if (org, service.spec.system) not in systems:  # type: ignore[attr-defined]
+                raise SnapshotRejected(
+                    f"service {org}/{name}: system {service.spec.system!r} does not exist")  # type: ignore[attr-defined]
+        base = self.base
+        if base is None or self.touched & _PROVIDER_INPUTS:
+            providers = _providers(resources)
+            to_check: Iterable[Ref] = routes
+        else:
+            providers = base.providers
+            to_check = routes if systems_gone else changed.get("Route", ())
+        for org, name in to_check:
+            route = routes[(org, name)]
+            where = f"route {org}/{name}"
+            if (org, route.spec.consumer) not in systems:  # type: ignore[attr-defined]
+                raise SnapshotRejected(f"{where}: consumer system {route.spec.consumer!r} does not exist")  # type: ignore[attr-defined]
+            found = providers.get(route.spec.grpc_service, ())  # type: ignore[attr-defined]
+            if len(found) != 1:
+                raise SnapshotRejected(
+                    f"{where}: {route.spec.grpc_service!r} is provided by {len(found)} services, "  # type: ignore[attr-defined]
+                    "not exactly one")
+            if not services[found[0]].spec.endpoints:  # type: ignore[attr-defined]
+                raise SnapshotRejected(f"{where}: service {'/'.join(found[0])} has no endpoints")
+        return providers
+
+    def _own_routes(self) -> Mapping[Ref, route_pb2.Route]:
+        """This system's Routes: kept from the base, changed only by the Routes changed now."""
+        routes = self.resources.get("Route", _EMPTY)
+        if self.base is None:
+            return MappingProxyType({ref: r for ref, r in routes.items() if self._is_own(ref, r)})
+        if "Route" not in self.touched:
+            return self.base.own_routes
+        own = dict(self.base.own_routes)
+        for ref in chain(self.put_refs.get("Route", ()), self.deleted_refs.get("Route", ())):
+            own.pop(ref, None)
+            route = routes.get(ref)
+            if route is not None and self._is_own(ref, route):
+                own[ref] = route  # type: ignore[assignment]
+        return MappingProxyType(own)
+
+    def _is_own(self, ref: Ref, route: Message) -> bool:
+        return (ref[0], route.spec.consumer) == self.own  # type: ignore[attr-defined]
+
+    def _policy(self) -> PolicyTable:
+        resources = self.resources
+        try:
+            return compile_policies(chain.from_iterable(
+                (resources.get(kind, _EMPTY)[ref] for ref in sorted(resources.get(kind, _EMPTY)))
+                for kind in ("AccessPolicy", "Purpose", "System")))
+        except PolicyError as exc:
+            raise SnapshotRejected(f"access policies: {exc}") from None
+
+    def _methods(self, routes: Mapping[str, Upstream], providers: Mapping[str, tuple[Ref, ...]],
+                 translations: Mapping[str, CompiledOperation]
+                 ) -> tuple[Mapping[str, str], Mapping[str, type]]:
+        """Method kinds of the services this sidecar routes to or provides, and the response
+        classes of its own methods; a Mapping's operations override both."""
+        services = self.resources.get("Service", _EMPTY)
+        mine = [svc for (org, _), svc in sorted(services.items())
+                if (org, svc.spec.system) == self.own]  # type: ignore[attr-defined]
+        relevant = [services[providers[name][0]] for name in routes] + mine
+        kinds: dict[str, str] = {}
+        for service in relevant:
+            kinds.update(_method_kinds(service))  # type: ignore[arg-type]
+        responses: dict[str, type] = {}
+        for service in mine:
+            responses.update(_response_types(service))  # type: ignore[arg-type]
+        for op in translations.values():
+            kind = None if op.client_streaming else SERVER_STREAM if op.server_streaming else UNARY
+            for path in (op.local, op.canonical):
+                if kind is not None:
+                    kinds[path] = kind
+                else:
+                    kinds.pop(path, None)
+            responses[op.canonical] = op.response.canonical_class
+        return MappingProxyType(kinds), MappingProxyType(responses)
 
 
-def _own_system(own_spiffe_id: str, trust_domain: str) -> tuple[str, str]:
+def _own_system(own_spiffe_id: str, trust_domain: str) -> Ref:
     try:
         own = parse_spiffe_id(own_spiffe_id)
     except InvalidSpiffeId as exc:
@@ -160,48 +496,36 @@ def _own_system(own_spiffe_id: str, trust_domain: str) -> tuple[str, str]:
 
 def _verifier(
     values: Mapping[str, bytes], roots: Sequence[x509.Certificate], trust_domain: str
-) -> Verifier:
-    """A Verifier over the stored signer chains that the roots vouch for; others are
-    skipped (a value signed by one of them then fails as signed by an unknown key)."""
+) -> tuple[Verifier, float]:
+    """A Verifier over the stored signer chains that the roots vouch for (others are skipped:
+    a value signed by one of them then fails as signed by an unknown key), and the time the
+    first of their certificates expires."""
     keys: dict[str, ec.EllipticCurvePublicKey] = {}
+    until = math.inf
     for key, chain_pem in values.items():
         if not key.startswith(SIGNER_PREFIX):
             continue
         try:
-            key_id, public_key = _signer(chain_pem, roots, trust_domain)
+            key_id, public_key, expires = _signer(chain_pem, roots, trust_domain)
         except ValueRejected:
             continue
         if key == SIGNER_PREFIX + key_id:
             keys[key_id] = public_key
-    return Verifier(MappingProxyType(keys))
-
-
-def _head(values: Mapping[str, bytes], verifier: Verifier) -> signed_pb2.ConfigHead:
-    """The verified ConfigHead, which must commit to every other key exactly as stored."""
-    raw = values.get(HEAD_KEY)
-    if raw is None:
-        raise SnapshotRejected("no config head (nothing has been published)")
-    value = _verified(verifier, HEAD_KEY, raw)
-    head = _decode(HEAD_KEY, value, "ConfigHead", signed_pb2.ConfigHead)
-    if head.version != value.version:
-        raise SnapshotRejected(
-            f"config head says version {head.version} but was signed at {value.version}")
-    others = [(key, raw) for key, raw in values.items() if key != HEAD_KEY]
-    # Equal digests already imply equal counts; the count only makes the message useful.
-    if head_digest(others, _digest) != head.digest:
-        raise SnapshotRejected(
-            f"stored config does not match its head (version {head.version}: head covers "
-            f"{head.count} keys, {len(others)} are stored); a key was added, deleted or "
-            "replaced behind the control plane's back")
-    return head
+            until = min(until, expires)
+    return Verifier(MappingProxyType(keys)), until
 
 
 # Signer chains are checked once until they expire; verified values are remembered by
-# Verifier itself (mesh/signing.py); decoded payloads and value digests below, all bounded.
+# Verifier itself (mesh/signing.py); decoded payloads, value digests and what is read from
+# descriptor sets below, all bounded.
 _SIGNERS: dict[tuple[bytes, tuple[bytes, ...]], tuple[str, ec.EllipticCurvePublicKey, float]] = {}
 _DECODED: dict[tuple[str, str, bytes], Message] = {}
 _DIGESTS: dict[bytes, bytes] = {}
+_BUCKETS: dict[str, int] = {}
+_METHOD_KINDS: dict[tuple[bytes, tuple[str, ...]], Mapping[str, str]] = {}
+_RESPONSE_TYPES: dict[tuple[bytes, tuple[str, ...]], Mapping[str, type]] = {}
 _CACHE_LIMIT = 100_000
+_DESCRIPTOR_CACHE_LIMIT = 1024
 
 
 def _verified(verifier: Verifier, key: str, raw: bytes) -> signed_pb2.SignedValue:
@@ -212,18 +536,18 @@ def _verified(verifier: Verifier, key: str, raw: bytes) -> signed_pb2.SignedValu
 
 
 def _signer(chain_pem: bytes, roots: Sequence[x509.Certificate], trust_domain: str
-            ) -> tuple[str, ec.EllipticCurvePublicKey]:
-    """signer_public_key, remembered until the signer certificate expires."""
+            ) -> tuple[str, ec.EllipticCurvePublicKey, float]:
+    """signer_public_key and the signer certificate's expiry, remembered until it expires."""
     memo = (chain_pem, tuple(r.fingerprint(hashes.SHA256()) for r in roots))
     hit = _SIGNERS.get(memo)
     if hit is not None and time.time() < hit[2]:
-        return hit[0], hit[1]
+        return hit
     key_id, public_key = signer_public_key(chain_pem, list(roots), trust_domain)
     expires = x509.load_pem_x509_certificates(chain_pem)[0].not_valid_after_utc.timestamp()
     if len(_SIGNERS) >= 1024:
         _SIGNERS.clear()
     _SIGNERS[memo] = (key_id, public_key, expires)
-    return key_id, public_key
+    return key_id, public_key, expires
 
 
 def _digest(raw: bytes) -> bytes:
@@ -254,131 +578,84 @@ def _decode(key: str, value: signed_pb2.SignedValue, kind: str, message: type[_M
     return decoded
 
 
-def _add_resource(resources: _Resources, key: str, value: signed_pb2.SignedValue) -> None:
-    parsed = parse_resource_key(key)
-    if parsed is None:
-        raise SnapshotRejected(f"{key}: not a valid resource key")
-    kind_name, org, name = parsed
-    if value.kind != kind_name:
-        raise SnapshotRejected(f"{key}: holds a {value.kind!r}, expected {kind_name!r}")
-    kind = KINDS.get(kind_name)
-    if kind is None:
-        return  # a kind this sidecar does not know yet: verified, committed, unused
-    if (kind.scope == "org") != bool(org):
-        raise SnapshotRejected(f"{key}: a {kind_name} is {kind.scope}-scoped")
-    resource = _decode(key, value, kind_name, kind.message)
-    resources.all.append(resource)
-    meta = resource.metadata  # type: ignore[attr-defined]
-    if meta.name != name or meta.org != org:
-        raise SnapshotRejected(
-            f"{key}: metadata names {meta.org or '-'}/{meta.name}, not the key's {org or '-'}/{name}")
-    stated = resource.kind  # type: ignore[attr-defined]
-    if stated and stated != kind_name:
-        raise SnapshotRejected(f"{key}: payload says kind {stated!r}")
-    if kind.scope == "org":
-        resources.owners[f"{kind_name} {org}/{name}"] = org
-    if isinstance(resource, organization_pb2.Organization):
-        resources.orgs.add(name)
-    elif isinstance(resource, system_pb2.System):
-        resources.systems[(org, name)] = resource
-    elif isinstance(resource, service_pb2.Service):
-        resources.services[(org, name)] = resource
-    elif isinstance(resource, route_pb2.Route):
-        resources.routes[(org, name)] = resource
+def _bucket(key: str) -> int:
+    index = _BUCKETS.get(key)
+    if index is None:
+        if len(_BUCKETS) >= _CACHE_LIMIT:
+            _BUCKETS.clear()
+        index = _BUCKETS[key] = head_bucket(key)
+    return index
 
 
-def _check_references(
-    resources: _Resources, trust_domain: str
-) -> dict[str, list[tuple[str, str]]]:
-    """Every reference resolves; returns gRPC service name → its providing Service. The
-    control plane validates these too: this is the sidecar's defence in depth."""
-    for what, org in sorted(resources.owners.items()):
-        if org not in resources.orgs:
-            raise SnapshotRejected(f"{what}: organization {org!r} does not exist")
-    for (org, name), system in resources.systems.items():
-        try:
-            sid = parse_spiffe_id(system.spec.spiffe_id)
-        except InvalidSpiffeId as exc:
-            raise SnapshotRejected(f"system {org}/{name}: spec.spiffeId: {exc}") from None
-        if (sid.trust_domain, sid.org, sid.system) != (trust_domain, org, name):
-            raise SnapshotRejected(
-                f"system {org}/{name}: spec.spiffeId {system.spec.spiffe_id} is not its identity")
-    for (org, name), service in resources.services.items():
-        if (org, service.spec.system) not in resources.systems:
-            raise SnapshotRejected(
-                f"service {org}/{name}: system {service.spec.system!r} does not exist")
-    providers = _providers(resources)
-    for (org, name), route in resources.routes.items():
-        where = f"route {org}/{name}"
-        if (org, route.spec.consumer) not in resources.systems:
-            raise SnapshotRejected(f"{where}: consumer system {route.spec.consumer!r} does not exist")
-        found = providers.get(route.spec.grpc_service, [])
-        if len(found) != 1:
-            raise SnapshotRejected(
-                f"{where}: {route.spec.grpc_service!r} is provided by {len(found)} services, "
-                "not exactly one")
-        if not resources.services[found[0]].spec.endpoints:
-            raise SnapshotRejected(f"{where}: service {'/'.join(found[0])} has no endpoints")
-    return providers
+def _bucket_digest(bucket: Mapping[str, bytes]) -> bytes:
+    return bucket_digest(bucket[key] for key in sorted(bucket))
 
 
-def _providers(resources: _Resources) -> dict[str, list[tuple[str, str]]]:
+def _remembered(cache: dict, memo: tuple, make: Callable[[], Mapping]) -> Mapping:  # type: ignore[type-arg]
+    found = cache.get(memo)
+    if found is None:
+        if len(cache) >= _DESCRIPTOR_CACHE_LIMIT:
+            cache.clear()
+        found = cache[memo] = MappingProxyType(make())
+    return found
+
+
+def _providers(resources: Resources) -> dict[str, tuple[Ref, ...]]:
     """gRPC service name → the Service resources that provide it. A canonical service is
     provided by a System that has a Service and implements the service through a Mapping;
     calls reach it at that Service's endpoints."""
-    providers: dict[str, list[tuple[str, str]]] = {}
-    first_service: dict[tuple[str, str], tuple[str, str]] = {}
-    for ref, service in sorted(resources.services.items()):
-        first_service.setdefault((ref[0], service.spec.system), ref)
-        for grpc_service in service.spec.grpc_services:
+    providers: dict[str, list[Ref]] = {}
+    first_service: dict[Ref, Ref] = {}
+    for ref, service in sorted(resources.get("Service", _EMPTY).items()):
+        first_service.setdefault((ref[0], service.spec.system), ref)  # type: ignore[attr-defined]
+        for grpc_service in service.spec.grpc_services:  # type: ignore[attr-defined]
             providers.setdefault(grpc_service, []).append(ref)
-    for mapping in resources.all:
-        if not isinstance(mapping, mapping_pb2.Mapping):
-            continue
-        ref = first_service.get((mapping.metadata.org, mapping.spec.system))
+    for _, mapping in sorted(resources.get("Mapping", _EMPTY).items()):
+        ref = first_service.get((mapping.metadata.org, mapping.spec.system))  # type: ignore[attr-defined]
         if ref is None:
             continue  # a consumer's Mapping: it provides nothing
-        for name in sorted({op.canonical.split("/")[1] for op in mapping.spec.operations if op.canonical.count("/") == 2}):
+        operations = mapping.spec.operations  # type: ignore[attr-defined]
+        for name in sorted({op.canonical.split("/")[1] for op in operations if op.canonical.count("/") == 2}):
             if ref not in providers.setdefault(name, []):
                 providers[name].append(ref)
-    return providers
+    return {name: tuple(refs) for name, refs in providers.items()}
 
 
 def _routes_of(
-    resources: _Resources, providers: dict[str, list[tuple[str, str]]], own: tuple[str, str]
+    resources: Resources, providers: Mapping[str, tuple[Ref, ...]],
+    own_routes: Mapping[Ref, route_pb2.Route],
 ) -> dict[str, Upstream]:
     """This sidecar's route table: its System's Routes, by gRPC service name.
 
     A Service may list several endpoints; a route follows the FIRST one. Spreading calls
     over all of them (and failing over) is future work; the order is the operator's.
     """
+    services = resources.get("Service", _EMPTY)
+    systems = resources.get("System", _EMPTY)
     table: dict[str, Upstream] = {}
-    for (org, name), route in sorted(resources.routes.items()):
-        if (org, route.spec.consumer) != own:
-            continue
+    for (org, name), route in sorted(own_routes.items()):
         grpc_service = route.spec.grpc_service
         if grpc_service in table:
             raise SnapshotRejected(f"route {org}/{name}: a second route for {grpc_service!r}")
-        service = resources.services[providers[grpc_service][0]]
-        provider = resources.systems[(service.metadata.org, service.spec.system)]
+        service = services[providers[grpc_service][0]]
+        provider = systems[(service.metadata.org, service.spec.system)]  # type: ignore[attr-defined]
         timeout = DEFAULT_ROUTE_TIMEOUT
         if route.spec.HasField("timeout"):
             timeout = route.spec.timeout.ToTimedelta().total_seconds()
             if timeout <= 0:
                 raise SnapshotRejected(f"route {org}/{name}: spec.timeout must be positive")
         table[grpc_service] = Upstream(
-            endpoint=service.spec.endpoints[0].address,
-            identity=provider.spec.spiffe_id,
+            endpoint=service.spec.endpoints[0].address,  # type: ignore[attr-defined]
+            identity=provider.spec.spiffe_id,  # type: ignore[attr-defined]
             timeout=timeout,
         )
     return table
 
 
-def _method_kinds(services: Sequence[service_pb2.Service]) -> dict[str, str]:
-    """Unary and server-streaming methods of the given Services, from their descriptor sets
-    (read from the descriptor protos directly: no descriptor pool is needed for two flags)."""
-    kinds: dict[str, str] = {}
-    for service in services:
+def _method_kinds(service: service_pb2.Service) -> Mapping[str, str]:
+    """Unary and server-streaming methods of a Service, from its descriptor set (read from
+    the descriptor protos directly: no descriptor pool is needed for two flags)."""
+    def make() -> dict[str, str]:
         files = descriptor_pb2.FileDescriptorSet()
         try:
             files.ParseFromString(service.spec.descriptor_set)
@@ -386,6 +663,7 @@ def _method_kinds(services: Sequence[service_pb2.Service]) -> dict[str, str]:
             raise SnapshotRejected(
                 f"service {service.metadata.org}/{service.metadata.name}: descriptorSet is not valid") from None
         wanted = set(service.spec.grpc_services)
+        kinds: dict[str, str] = {}
         for file in files.file:
             for svc in file.service:
                 full = f"{file.package}.{svc.name}" if file.package else svc.name
@@ -395,13 +673,14 @@ def _method_kinds(services: Sequence[service_pb2.Service]) -> dict[str, str]:
                     if method.client_streaming:
                         continue
                     kinds[f"/{full}/{method.name}"] = SERVER_STREAM if method.server_streaming else UNARY
-    return kinds
+        return kinds
+    return _remembered(_METHOD_KINDS, (service.spec.descriptor_set, tuple(service.spec.grpc_services)), make)
 
 
-def _response_types(services: Sequence[service_pb2.Service]) -> dict[str, type]:
-    """Response message classes of this system's own methods, from its descriptor sets (upb)."""
-    types: dict[str, type] = {}
-    for service in services:
+def _response_types(service: service_pb2.Service) -> Mapping[str, type]:
+    """Response message classes of a Service's methods, from its descriptor set (upb)."""
+    def make() -> dict[str, type]:
+        types: dict[str, type] = {}
         pool = descriptor_pool.DescriptorPool()
         try:
             for file in descriptor_pb2.FileDescriptorSet.FromString(service.spec.descriptor_set).file:
@@ -416,23 +695,24 @@ def _response_types(services: Sequence[service_pb2.Service]) -> dict[str, type]:
         except (DecodeError, TypeError, ValueError) as exc:
             raise SnapshotRejected(
                 f"service {service.metadata.org}/{service.metadata.name}: descriptorSet: {exc}") from None
-    return types
+        return types
+    return _remembered(_RESPONSE_TYPES, (service.spec.descriptor_set, tuple(service.spec.grpc_services)), make)
 
 
-def _translations(resources: _Resources, own: tuple[str, str]) -> dict[str, CompiledOperation]:
+def _translations(resources: Resources, own: Ref) -> dict[str, CompiledOperation]:
     """This system's Mapping operations, by local AND by canonical method path: the consumer
     looks up the local path its app calls, the provider the canonical path that arrives."""
-    schemas = {s.metadata.name: s for s in resources.all if isinstance(s, schema_pb2.Schema)}
+    schemas = {ref[1]: s for ref, s in resources.get("Schema", _EMPTY).items()}
     operations: dict[str, CompiledOperation] = {}
-    for mapping in resources.all:
-        if not isinstance(mapping, mapping_pb2.Mapping) or (mapping.metadata.org, mapping.spec.system) != own:
+    for (org, name), mapping in sorted(resources.get("Mapping", _EMPTY).items()):
+        if (org, mapping.spec.system) != own:  # type: ignore[attr-defined]
             continue
-        where = f"mapping {mapping.metadata.org}/{mapping.metadata.name}"
-        schema = schemas.get(mapping.spec.schema)
+        where = f"mapping {org}/{name}"
+        schema = schemas.get(mapping.spec.schema)  # type: ignore[attr-defined]
         if schema is None:
-            raise SnapshotRejected(f"{where}: schema {mapping.spec.schema!r} does not exist")
+            raise SnapshotRejected(f"{where}: schema {mapping.spec.schema!r} does not exist")  # type: ignore[attr-defined]
         try:
-            compiled = compile_mapping(mapping, None, pool_from_bytes(schema.spec.descriptor_set))
+            compiled = compile_mapping(mapping, None, pool_from_bytes(schema.spec.descriptor_set))  # type: ignore[arg-type, attr-defined]
         except (MappingInvalid, DescriptorSetError) as exc:
             raise SnapshotRejected(f"{where}: {exc}") from None
         for op in compiled.by_local.values():
@@ -458,4 +738,3 @@ def roots_of(snapshot: Snapshot | None) -> list[x509.Certificate]:
     if snapshot is None:
         return []
     return [cert for pem in snapshot.trust_roots_pem for cert in x509.load_pem_x509_certificates(pem)]
-

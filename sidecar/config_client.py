@@ -5,11 +5,17 @@ Start: the last-known-good file first (so the sidecar serves while etcd is away)
 the config prefix and watch from the next revision. Compacted: list again. Store unavailable:
 back off and resume the watch from the last revision seen, so no change is skipped or seen
 twice. A rejected state is logged and counted; the current snapshot keeps serving.
+
+A change costs what it touches: watch batches that arrived while the previous one was being
+applied are taken together, compiled as an update of the applied config (sidecar/compile.py)
+and swapped in; the last-known-good file follows on its own task, newest state first, as a
+journal record of the change rather than the whole config.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -25,9 +31,17 @@ from certs.bundle import check_key_file_mode
 from certs.spiffe_id import parse_spiffe_id
 from mesh.keys import CONFIG_PREFIX
 from mesh.store.base import Store
+from mesh.store.base import WatchBatch
 from mesh.store.errors import Compacted, StoreError
 from mesh.store.etcd import EtcdStore
-from sidecar.compile import SnapshotRejected, compile_snapshot, roots_of
+from sidecar.compile import (
+    Compiled,
+    SnapshotRejected,
+    compile_full,
+    compile_update,
+    needs_full_compile,
+    roots_of,
+)
 from sidecar.errors import ConfigError
 from sidecar.lkg import LastKnownGood, LkgUnreadable
 from sidecar.settings import EtcdSettings
@@ -35,6 +49,11 @@ from sidecar.snapshot import Snapshot
 
 Source = Literal["etcd", "lkg", "none"]
 ApplyHook = Callable[[Snapshot], Awaitable[None]]
+# Updates changing at most this many keys compile on the event loop (well under a
+# millisecond); larger ones, and whole configs, on a worker thread.
+INLINE_UPDATE_KEYS = 64
+# How long run() waits, once stopped, for the last-known-good writer to finish.
+PERSIST_ON_CLOSE_S = 5.0
 
 log = structlog.get_logger("sidecar.config")
 
@@ -68,6 +87,47 @@ class ConfigStatus:
     counters: Mapping[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """Keys put and deleted by one or more watch batches, the latest revision among them."""
+
+    puts: dict[str, bytes]
+    deletes: set[str]
+    revision: int
+
+    @classmethod
+    def of(cls, batches: Sequence[WatchBatch]) -> "_Change":
+        puts: dict[str, bytes] = {}
+        deletes: set[str] = set()
+        for batch in batches:
+            for event in batch.events:
+                key = event.kv.key.decode("utf-8", "replace")
+                if event.type == "put":
+                    puts[key] = event.kv.value
+                    deletes.discard(key)
+                else:
+                    puts.pop(key, None)
+                    deletes.add(key)
+        return cls(puts, deletes, batches[-1].revision)
+
+
+@dataclass(frozen=True, slots=True)
+class _Persist:
+    """A state to write as last-known-good: whole, or as the change from `from_revision`."""
+
+    values: Mapping[str, bytes]
+    revision: int
+    change: _Change | None = None
+    from_revision: int = 0
+
+
+class _Ended:
+    """The watch stream ended: with `error`, or cleanly when the client was closed."""
+
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+
 class ConfigClient:
     """One long-lived task (`run`) owned by the sidecar's TaskGroup. It never writes to the
     store: the sidecar's etcd user has a read-only role."""
@@ -93,16 +153,26 @@ class ConfigClient:
         self._rand = rand
         # The store's state as last read (every key under CONFIG_PREFIX) and its revision.
         # None: list before watching. Kept across run() calls, so a restarted run resumes.
-        self._raw: dict[str, bytes] | None = None
+        self._raw: Mapping[str, bytes] | None = None
         self._revision = 0
         self._seen_revision = 0
         self._attempt = 0  # consecutive store failures, for the backoff
         self._restored = False
         self._closing = False
-        self.applied: Snapshot | None = None
+        # The applied config as compiled: what the next watch batch is compiled onto.
+        self._compiled: Compiled | None = None
         self._source: Source = "none"
         self._last_error = ""
         self.counters: Counter[str] = Counter()
+        # The last-known-good writer: the newest states to persist, and its task.
+        self._to_persist: list[_Persist] = []
+        self._persisting: asyncio.Task[None] | None = None
+        self.persisted_revision = 0
+
+    @property
+    def applied(self) -> Snapshot | None:
+        compiled = self._compiled
+        return compiled.snapshot if compiled is not None else None
 
     def status(self) -> ConfigStatus:
         applied = self.applied
@@ -132,32 +202,40 @@ class ConfigClient:
         if stored is None:
             log.info("lkg_absent", path=str(self._lkg.path))
             return False
+        self.persisted_revision = stored.revision
         return await self._consider(stored.values, stored.revision, "lkg")
 
     async def run(self) -> None:
         """List, then watch, until cancelled or closed."""
-        await self.restore()
-        while not self._closing:
-            try:
-                if self._raw is None:
-                    await self._list()
-                await self._follow()
-            except Compacted as exc:
-                # The resume point is gone: a fresh list is the only complete view.
-                self.counters["relists"] += 1
-                log.info("config_watch_compacted", revision=self._revision,
-                         compact_revision=exc.compact_revision)
-                self._raw = None
-            except StoreError as exc:
-                if self._closing:
-                    return
-                self.counters["store_errors"] += 1
-                delay = self._backoff.delay(self._attempt, self._rand)
-                self._attempt += 1
-                self._last_error = f"etcd: {exc}"
-                log.warning("config_store_unavailable", error=str(exc),
-                            resume_revision=self._revision + 1, retry_in_s=round(delay, 3))
-                await asyncio.sleep(delay)
+        try:
+            await self.restore()
+            while not self._closing:
+                try:
+                    if self._raw is None:
+                        await self._list()
+                    await self._follow()
+                except Compacted as exc:
+                    # The resume point is gone: a fresh list is the only complete view.
+                    self.counters["relists"] += 1
+                    log.info("config_watch_compacted", revision=self._revision,
+                             compact_revision=exc.compact_revision)
+                    self._raw = None
+                except StoreError as exc:
+                    if self._closing:
+                        return
+                    self.counters["store_errors"] += 1
+                    delay = self._backoff.delay(self._attempt, self._rand)
+                    self._attempt += 1
+                    self._last_error = f"etcd: {exc}"
+                    log.warning("config_store_unavailable", error=str(exc),
+                                resume_revision=self._revision + 1, retry_in_s=round(delay, 3))
+                    await asyncio.sleep(delay)
+        finally:
+            persisting = self._persisting
+            if persisting is not None and not persisting.done():
+                # Let the newest state reach the disk (bounded); a kill leaves the last one.
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(persisting), PERSIST_ON_CLOSE_S)
 
     async def close(self) -> None:
         """Stop watching; run() returns."""
@@ -173,32 +251,80 @@ class ConfigClient:
         await self._consider(raw, revision, "etcd")
 
     async def _follow(self) -> None:
-        """Watch from the revision after the last one seen; compile each batch applied to a
-        copy of the raw state. Returns only once closed."""
+        """Watch from the revision after the last one seen. Batches that queued up while the
+        previous ones were applied are applied together. Returns only once closed."""
+        queue: asyncio.Queue[WatchBatch | _Ended] = asyncio.Queue()
+        reader = asyncio.create_task(self._read(self._revision + 1, queue))
+        try:
+            while True:  # bounded by the watch: it ends with _Ended
+                items = [await queue.get()]
+                while not queue.empty():
+                    items.append(queue.get_nowait())
+                batches = [item for item in items if isinstance(item, WatchBatch)]
+                if batches:
+                    self._attempt = 0
+                    self.counters["watch_batches"] += len(batches)
+                    await self._take(_Change.of(batches))
+                ended = items[-1]
+                if isinstance(ended, _Ended):
+                    if ended.error is not None:
+                        raise ended.error
+                    if not self._closing:
+                        raise StoreError("the watch ended without being closed")
+                    return
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read(self, start: int, queue: asyncio.Queue[WatchBatch | _Ended]) -> None:
+        try:
+            async with aclosing(self._store.watch(CONFIG_PREFIX.encode(), start)) as batches:
+                async for batch in batches:
+                    queue.put_nowait(batch)
+        except Exception as exc:  # handed to _follow, which raises it in run()'s loop
+            queue.put_nowait(_Ended(exc))
+            return
+        queue.put_nowait(_Ended(None))
+
+    async def _take(self, change: _Change) -> None:
+        """Apply a change read from the watch: as an update of the applied config when that
+        config is the state the change follows, else by compiling the whole new state."""
         assert self._raw is not None
-        start = self._revision + 1
-        async with aclosing(self._store.watch(CONFIG_PREFIX.encode(), start)) as batches:
-            async for batch in batches:
-                self._attempt = 0
-                raw = dict(self._raw)
-                for event in batch.events:
-                    key = event.kv.key.decode("utf-8", "replace")
-                    if event.type == "put":
-                        raw[key] = event.kv.value
-                    else:
-                        raw.pop(key, None)
-                self._raw, self._revision = raw, batch.revision
-                await self._consider(raw, batch.revision, "etcd")
-        if not self._closing:
-            raise StoreError("the watch ended without being closed")
+        previous, compiled = self._revision, self._compiled
+        self._revision = change.revision
+        if compiled is None or compiled.snapshot.revision != previous or self._source != "etcd":
+            self._raw = _changed(self._raw, change)
+            await self._consider(self._raw, change.revision, "etcd")
+            return
+        size = len(change.puts) + len(change.deletes)
+        try:
+            if size <= INLINE_UPDATE_KEYS and not needs_full_compile(compiled, change.puts, change.deletes):
+                updated = compile_update(compiled, change.puts, change.deletes, change.revision,
+                                         self._local_roots)
+            else:
+                updated = await asyncio.to_thread(
+                    compile_update, compiled, change.puts, change.deletes, change.revision,
+                    self._local_roots)
+        except Exception as exc:
+            self._raw = _changed(self._raw, change)
+            if isinstance(exc, SnapshotRejected):
+                self._reject(exc.reason, change.revision, "etcd")
+            else:  # a bug must not take down a serving sidecar
+                log.exception("config_compile_failed", revision=change.revision, source="etcd")
+                self._reject("internal error while compiling the config", change.revision, "etcd")
+            return
+        self._raw = updated.values
+        await self._applied(updated, "etcd", _Persist(updated.values, change.revision, change, previous))
 
     async def _consider(self, values: Mapping[str, bytes], revision: int, source: Source) -> bool:
-        """Compile `values`; apply them if they verify and are not older than what is applied."""
+        """Compile `values` whole; apply them if they verify and are not older than what is
+        applied."""
         applied = self.applied
         roots = [*self._local_roots, *roots_of(applied)]
         try:
-            snapshot = await asyncio.to_thread(
-                compile_snapshot, values, roots, self._trust_domain, self._spiffe_id, revision,
+            compiled = await asyncio.to_thread(
+                compile_full, values, roots, self._trust_domain, self._spiffe_id, revision,
                 applied=applied)
         except SnapshotRejected as exc:
             self._reject(exc.reason, revision, source)
@@ -207,20 +333,25 @@ class ConfigClient:
             log.exception("config_compile_failed", revision=revision, source=source)
             self._reject("internal error while compiling the config", revision, source)
             return False
+        await self._applied(compiled, source, _Persist(compiled.values, revision) if source == "etcd" else None)
+        return True
+
+    async def _applied(self, compiled: Compiled, source: Source, persist: _Persist | None) -> None:
         # Swap first so calls see the new config at once; the file follows. A crash in
         # between leaves the previous last-known-good, which etcd then brings forward.
+        snapshot = compiled.snapshot
         await self._on_apply(snapshot)
         if source == "etcd":
-            await self._persist(values, revision)
-            self._seen_revision = revision
-        self.applied = snapshot
+            self._seen_revision = snapshot.revision
+        self._compiled = compiled
         self._source = source
         self._last_error = ""
         self.counters["applied"] += 1
-        log.info("config_applied", source=source, version=snapshot.version, revision=revision,
-                 config_hash=snapshot.config_hash[:16], routes=len(snapshot.routes),
-                 denied=len(snapshot.denied))
-        return True
+        if persist is not None:
+            self._persist(persist)
+        log.info("config_applied", source=source, version=snapshot.version,
+                 revision=snapshot.revision, config_hash=snapshot.config_hash[:16],
+                 routes=len(snapshot.routes), denied=len(snapshot.denied))
 
     def _reject(self, reason: str, revision: int, source: Source) -> None:
         if source == "etcd":
@@ -231,13 +362,55 @@ class ConfigClient:
         log.warning("config_rejected", reason=reason, source=source, revision=revision,
                     kept_version=applied.version if applied else None)
 
-    async def _persist(self, values: Mapping[str, bytes], revision: int) -> None:
-        try:
-            await asyncio.to_thread(self._lkg.save, values, revision)
-        except OSError as exc:
-            # Serving goes on from memory; only a restart while etcd is away would miss it.
-            self.counters["lkg_write_failed"] += 1
-            log.error("lkg_write_failed", path=str(self._lkg.path), error=exc.strerror)
+    def _persist(self, state: _Persist) -> None:
+        """Queue `state` for the last-known-good writer, starting it if it is idle."""
+        self._to_persist.append(state)
+        if self._persisting is None or self._persisting.done():
+            self._persisting = asyncio.create_task(self._write_lkg())
+
+    async def _write_lkg(self) -> None:
+        """Write the queued states, newest first: changes queued together become one record
+        (or one whole snapshot when any of them was whole)."""
+        while self._to_persist:  # bounded: each pass takes everything queued
+            states, self._to_persist = self._to_persist, []
+            newest = states[-1]
+            try:
+                if all(state.change is not None for state in states):
+                    merged = _merged([state.change for state in states])  # type: ignore[misc]
+                    await asyncio.to_thread(self._lkg.record, newest.values, newest.revision,
+                                            states[0].from_revision, merged.puts, merged.deletes)
+                else:
+                    await asyncio.to_thread(self._lkg.save, newest.values, newest.revision)
+            except OSError as exc:
+                # Serving goes on from memory; only a restart while etcd is away would miss it.
+                self.counters["lkg_write_failed"] += 1
+                log.error("lkg_write_failed", path=str(self._lkg.path), error=exc.strerror)
+                continue
+            self.persisted_revision = newest.revision
+            self.counters["lkg_writes"] += 1
+
+
+def _changed(values: Mapping[str, bytes], change: _Change) -> dict[str, bytes]:
+    """`values` with `change` applied (a copy)."""
+    raw = dict(values)
+    raw.update(change.puts)
+    for key in change.deletes:
+        raw.pop(key, None)
+    return raw
+
+
+def _merged(changes: Sequence[_Change]) -> _Change:
+    """Consecutive changes as one."""
+    puts: dict[str, bytes] = {}
+    deletes: set[str] = set()
+    for change in changes:
+        for key in change.deletes:
+            puts.pop(key, None)
+        deletes |= change.deletes
+        for key, value in change.puts.items():
+            puts[key] = value
+            deletes.discard(key)
+    return _Change(puts, deletes, changes[-1].revision)
 
 
 def etcd_store(source: EtcdSettings) -> EtcdStore:

@@ -1,25 +1,41 @@
 """The last-known-good config on disk: the raw signed values of the last applied snapshot.
 
-The file holds the values exactly as read from etcd (still signed), so loading it goes
+The files hold the values exactly as read from etcd (still signed), so loading them goes
 through the same compile and verification as etcd data; a tampered file is refused.
-It is replaced atomically: a crash leaves the old file or the new one, never a mix.
+
+Two files in the state directory:
+- `lkg.bin`: a whole StoredSnapshot, replaced atomically (temp file, fsync, rename, fsync the
+  directory): a crash leaves the old file or the new one, never a mix.
+- `lkg.journal`: the changes applied since, one StoredDelta record each, appended and fsynced.
+  A record is framed by its length and its SHA-256, so a record torn by a crash is detected
+  and it and everything after it are ignored: the loaded config is the one before that
+  change, whole. When the journal outgrows the snapshot, the snapshot is rewritten and the
+  journal emptied. A change to one key of a large config thus writes a few hundred bytes,
+  not the whole config.
 """
 
 from __future__ import annotations
 
-import contextlib
+import errno
+import hashlib
 import os
-import secrets
-from collections.abc import Mapping
+import struct
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
+from mesh.files import fsync_directory, write_atomic
 from mesh.v1 import signed_pb2
 
 FILE_NAME = "lkg.bin"
+JOURNAL_NAME = "lkg.journal"
 FILE_MODE = 0o600
+# The journal is folded into the snapshot once it is larger than the snapshot and this.
+JOURNAL_MIN_BYTES = 64 * 1024
+_FRAME = struct.Struct(">I32s")  # body length, SHA-256 of the body
+_MAX_RECORD = 64 * 1024 * 1024
 
 
 class LkgUnreadable(Exception):
@@ -39,38 +55,67 @@ class StoredConfig:
 
 
 class LastKnownGood:
-    """`<state_dir>/lkg.bin`. Blocking file I/O: call it through asyncio.to_thread."""
+    """`<state_dir>/lkg.bin` and `<state_dir>/lkg.journal`. Blocking file I/O: call it
+    through asyncio.to_thread, from one writer at a time."""
 
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / FILE_NAME
+        self.journal = Path(state_dir) / JOURNAL_NAME
+        # What this process last wrote: (revision, snapshot bytes, journal bytes); None
+        # until it has written or loaded, when record() writes a whole snapshot first.
+        self._written: tuple[int, int, int] | None = None
 
     def save(self, values: Mapping[str, bytes], revision: int) -> None:
-        """Replace the file: temp file in the same directory (mode 0600), fsync, rename,
-        fsync the directory."""
+        """Replace the snapshot with `values` and empty the journal."""
         data = signed_pb2.StoredSnapshot(revision=revision, values=dict(values)).SerializeToString()
-        directory = self.path.parent
-        tmp = directory / f".{FILE_NAME}.{secrets.token_hex(8)}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(tmp, flags, FILE_MODE)
+        write_atomic(self.path, data, FILE_MODE)
+        # The new snapshot is durable; records still in the journal are at or below its
+        # revision, so a crash before this point only leaves records that load skips.
+        if self.journal.exists():
+            write_atomic(self.journal, b"", FILE_MODE)
+        self._written = (revision, len(data), 0)
+
+    def record(self, values: Mapping[str, bytes], revision: int, from_revision: int,
+               puts: Mapping[str, bytes], deletes: Iterable[str]) -> None:
+        """Persist the change from `from_revision` to `revision` (`values` is the whole
+        config after it): one journal record, or a new snapshot when the journal has grown
+        past it or this writer has not written `from_revision` itself."""
+        written = self._written
+        if written is None or written[0] != from_revision:
+            self.save(values, revision)
+            return
+        body = signed_pb2.StoredDelta(from_revision=from_revision, revision=revision,
+                                      puts=dict(puts), deletes=list(deletes)).SerializeToString()
+        journal_bytes = written[2] + _FRAME.size + len(body)
+        if journal_bytes > max(JOURNAL_MIN_BYTES, written[1]):
+            self.save(values, revision)
+            return
+        created = written[2] == 0 and not self.journal.exists()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(self.journal, flags, FILE_MODE)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
+            if os.fstat(fd).st_size != written[2]:
+                # Not the journal this writer left (a torn record from before a crash, or
+                # another writer): a record after it would never be replayed.
+                os.close(fd)
+                fd = -1
+                self.save(values, revision)
+                return
+            record = _FRAME.pack(len(body), hashlib.sha256(body).digest()) + body
+            if os.write(fd, record) != len(record):
+                raise OSError(errno.ENOSPC, "short write to the journal")
+            os.fsync(fd)
         finally:
-            os.close(dir_fd)
+            if fd >= 0:
+                os.close(fd)
+        if created:
+            fsync_directory(self.journal.parent)
+        self._written = (revision, written[1], journal_bytes)
 
     def load(self) -> StoredConfig | None:
-        """The stored values, None when there is no file; LkgUnreadable if it cannot be
-        parsed. The values are NOT verified here: compile them like etcd data."""
+        """The stored values, None when there is no snapshot; LkgUnreadable if it cannot be
+        parsed. Journal records are replayed while they are whole and follow on. The values
+        are NOT verified here: compile them like etcd data."""
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
@@ -80,4 +125,40 @@ class LastKnownGood:
             stored.ParseFromString(data)
         except DecodeError:
             raise LkgUnreadable(f"{self.path} is not a stored snapshot") from None
-        return StoredConfig(values=dict(stored.values), revision=stored.revision)
+        values, revision = dict(stored.values), stored.revision
+        journal_bytes = 0
+        for delta, end in _records(self.journal):
+            if delta.revision <= revision:
+                continue  # written before the snapshot that replaced it
+            if delta.from_revision != revision:
+                break  # not a continuation of what is loaded: stop at the last whole state
+            values.update(delta.puts)
+            for key in delta.deletes:
+                values.pop(key, None)
+            revision, journal_bytes = delta.revision, end
+        self._written = (revision, len(data), journal_bytes)
+        return StoredConfig(values=values, revision=revision)
+
+
+def _records(path: Path) -> Iterable[tuple[signed_pb2.StoredDelta, int]]:
+    """The whole records at the start of a journal, each with the offset where it ends."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    offset = 0
+    while offset + _FRAME.size <= len(data):  # bounded: each step advances the offset
+        length, digest = _FRAME.unpack_from(data, offset)
+        start, end = offset + _FRAME.size, offset + _FRAME.size + length
+        if length > _MAX_RECORD or end > len(data):
+            return  # torn at the end (or garbage): the rest is ignored
+        body = data[start:end]
+        if hashlib.sha256(body).digest() != digest:
+            return
+        delta = signed_pb2.StoredDelta()
+        try:
+            delta.ParseFromString(body)
+        except DecodeError:
+            return
+        yield delta, end
+        offset = end

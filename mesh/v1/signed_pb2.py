@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14mesh/v1/signed.proto\x12\x07mesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"m\n\x0bSignedValue\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"l\n\nConfigHead\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\x12\r\n\x05\x63ount\x18\x03 \x01(\r\x12.\n\napplied_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\" \n\x0bTrustBundle\x12\x11\n\troots_pem\x18\x01 \x03(\x0c\"4\n\x08\x44\x65nyList\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.mesh.v1.DeniedIdentity\"b\n\x0e\x44\x65niedIdentity\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12-\n\tdenied_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x0eStoredSnapshot\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x33\n\x06values\x18\x02 \x03(\x0b\x32#.mesh.v1.StoredSnapshot.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14mesh/v1/signed.proto\x12\x07mesh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"m\n\x0bSignedValue\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"l\n\nConfigHead\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\x12\r\n\x05\x63ount\x18\x03 \x01(\r\x12.\n\napplied_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\" \n\x0bTrustBundle\x12\x11\n\troots_pem\x18\x01 \x03(\x0c\"4\n\x08\x44\x65nyList\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.mesh.v1.DeniedIdentity\"b\n\x0e\x44\x65niedIdentity\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12-\n\tdenied_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x0eStoredSnapshot\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x33\n\x06values\x18\x02 \x03(\x0b\x32#.mesh.v1.StoredSnapshot.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"\xa2\x01\n\x0bStoredDelta\x12\x15\n\rfrom_revision\x18\x01 \x01(\x03\x12\x10\n\x08revision\x18\x02 \x01(\x03\x12,\n\x04puts\x18\x03 \x03(\x0b\x32\x1e.mesh.v1.StoredDelta.PutsEntry\x12\x0f\n\x07\x64\x65letes\x18\x04 \x03(\t\x1a+\n\tPutsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,6 +34,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STOREDSNAPSHOT_VALUESENTRY']._loaded_options = None
   _globals['_STOREDSNAPSHOT_VALUESENTRY']._serialized_options = b'8\001'
+  _globals['_STOREDDELTA_PUTSENTRY']._loaded_options = None
+  _globals['_STOREDDELTA_PUTSENTRY']._serialized_options = b'8\001'
   _globals['_SIGNEDVALUE']._serialized_start=66
   _globals['_SIGNEDVALUE']._serialized_end=175
   _globals['_CONFIGHEAD']._serialized_start=177
@@ -48,4 +50,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STOREDSNAPSHOT']._serialized_end=610
   _globals['_STOREDSNAPSHOT_VALUESENTRY']._serialized_start=565
   _globals['_STOREDSNAPSHOT_VALUESENTRY']._serialized_end=610
+  _globals['_STOREDDELTA']._serialized_start=613
+  _globals['_STOREDDELTA']._serialized_end=775
+  _globals['_STOREDDELTA_PUTSENTRY']._serialized_start=732
+  _globals['_STOREDDELTA_PUTSENTRY']._serialized_end=775
 # @@protoc_insertion_point(module_scope)

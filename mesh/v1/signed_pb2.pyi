@@ -73,3 +73,22 @@ class StoredSnapshot(_message.Message):
     revision: int
     values: _containers.ScalarMap[str, bytes]
     def __init__(self, revision: _Optional[int] = ..., values: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+
+class StoredDelta(_message.Message):
+    __slots__ = ("from_revision", "revision", "puts", "deletes")
+    class PutsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    FROM_REVISION_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    PUTS_FIELD_NUMBER: _ClassVar[int]
+    DELETES_FIELD_NUMBER: _ClassVar[int]
+    from_revision: int
+    revision: int
+    puts: _containers.ScalarMap[str, bytes]
+    deletes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, from_revision: _Optional[int] = ..., revision: _Optional[int] = ..., puts: _Optional[_Mapping[str, bytes]] = ..., deletes: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from mesh.keys import resource_key
-from mesh.store.base import Compare, Delete, KeyValue, Op, Put, TxnResult, WatchBatch
+from mesh.store.base import Compare, Delete, Event, KeyValue, Op, Put, TxnResult, WatchBatch
 from mesh.store.errors import StoreUnavailable
 from mesh.store.memory import MemoryStore
-from sidecar.config_client import Backoff, ConfigClient
+from sidecar.config_client import Backoff, ConfigClient, _Change, _merged
 from sidecar.lkg import LastKnownGood
 from sidecar.snapshot import Snapshot
 from tests.support.resources import CONSUMER_ID, SERVICE, put, route
@@ -110,6 +110,7 @@ async def test_the_listed_config_and_each_change_are_applied(mesh: Mesh, tmp_pat
         await async_wait_until(lambda: client.status().version == 1, what="v1 applied")
         revision = await mesh.writer.apply([put(route(timeout_s=9.0))])
         await async_wait_until(lambda: client.status().revision == revision, what="v2 applied")
+        await async_wait_until(lambda: client.persisted_revision == revision, what="v2 persisted")
     assert applied.versions == [1, 2]
     assert applied.snapshots[-1].routes[SERVICE].timeout == 9.0
     status = client.status()
@@ -125,6 +126,8 @@ async def test_a_rejected_change_keeps_the_current_snapshot(mesh: Mesh, tmp_path
     client = client_for(mesh, mesh.store.reader(), tmp_path, applied)
     async with running(client):
         await async_wait_until(lambda: client.status().version == 1, what="v1 applied")
+        await async_wait_until(lambda: client.persisted_revision == client.status().revision,
+                               what="v1 persisted")
         lkg_before = LastKnownGood(tmp_path).path.read_bytes()
         key = resource_key("Purpose", "", "care")
         revision = await mesh.store.put(key.encode(), b"unsigned")
@@ -239,3 +242,42 @@ def test_backoff_is_jittered_and_capped(attempt: int) -> None:
     assert backoff.delay(attempt, lambda: 0.0) == pytest.approx(ceiling / 2)
     assert backoff.delay(attempt, lambda: 1.0) == pytest.approx(ceiling)
     assert backoff.delay(10_000, lambda: 1.0) == 2.0
+
+
+def _batch(revision: int, *events: tuple[str, str, bytes]) -> WatchBatch:
+    return WatchBatch(revision, tuple(
+        Event(kind, KeyValue(key.encode(), value, revision, revision, 1, 0))
+        for kind, key, value in events))
+
+
+def test_batches_taken_together_are_one_change() -> None:
+    """Batches applied together put the last value of each key and delete only what stayed
+    deleted, at the last batch's revision; merged queued changes the same."""
+    batches = [_batch(5, ("put", "a", b"1"), ("delete", "b", b"")),
+               _batch(6, ("delete", "a", b""), ("put", "c", b"3")),
+               _batch(7, ("put", "a", b"2"), ("put", "c", b"4"), ("delete", "d", b""))]
+    change = _Change.of(batches)
+    assert (change.puts, change.deletes, change.revision) == ({"a": b"2", "c": b"4"}, {"b", "d"}, 7)
+    merged = _merged([_Change.of(batches[:1]), _Change.of(batches[1:2]), _Change.of(batches[2:])])
+    assert (merged.puts, merged.deletes, merged.revision) == (change.puts, change.deletes, 7)
+
+
+async def test_a_change_is_journalled_not_rewritten_whole(mesh: Mesh, tmp_path: Path) -> None:
+    """After the listed config is saved whole, a watched change is persisted as a journal
+    record: the snapshot file stays, and loading gives the new revision."""
+    applied = Applied()
+    client = client_for(mesh, mesh.store.reader(), tmp_path, applied)
+    async with running(client):
+        await async_wait_until(lambda: client.status().version == 1, what="v1 applied")
+        await async_wait_until(lambda: client.persisted_revision == client.status().revision,
+                               what="v1 persisted")
+        whole = LastKnownGood(tmp_path).path.read_bytes()
+        for timeout_s in (7.0, 8.0, 9.0):
+            revision = await mesh.writer.apply([put(route(timeout_s=timeout_s))])
+        await async_wait_until(lambda: client.persisted_revision == revision, what="v4 persisted")
+    assert client.status().version == 4 and applied.snapshots[-1].routes[SERVICE].timeout == 9.0
+    lkg = LastKnownGood(tmp_path)
+    assert lkg.path.read_bytes() == whole and lkg.journal.stat().st_size > 0
+    stored = lkg.load()
+    assert stored is not None and stored.revision == revision
+    assert mesh.compile(stored.values).routes[SERVICE].timeout == 9.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,107 @@ async def test_a_crash_before_the_rename_leaves_the_old_file(
     lkg.save(new_values, new_revision)
     stored = lkg.load()
     assert stored is not None and mesh.compile(stored.values).version == 2
+
+
+async def _changed(mesh: Mesh, timeout_s: float) -> tuple[dict[str, bytes], int, dict[str, bytes]]:
+    """Apply a route change; (new values, revision, the keys it put)."""
+    before, _ = await mesh.values()
+    await mesh.writer.apply([put(route(timeout_s=timeout_s))])
+    values, revision = await mesh.values()
+    return values, revision, {k: v for k, v in values.items() if before.get(k) != v}
+
+
+async def test_changes_are_journalled_and_replayed(mesh: Mesh, tmp_path: Path) -> None:
+    """After a whole snapshot, each change is one journal record; the snapshot file is not
+    rewritten, and loading replays the records onto it."""
+    values, revision = await mesh.values()
+    lkg = LastKnownGood(tmp_path)
+    lkg.save(values, revision)
+    snapshot_bytes = lkg.path.read_bytes()
+    for timeout_s in (7.0, 8.0, 9.0):
+        new, new_revision, puts = await _changed(mesh, timeout_s)
+        lkg.record(new, new_revision, revision, puts, [])
+        revision = new_revision
+    assert lkg.path.read_bytes() == snapshot_bytes and lkg.journal.stat().st_size > 0
+    assert stat.S_IMODE(os.stat(lkg.journal).st_mode) == 0o600
+    stored = LastKnownGood(tmp_path).load()
+    assert stored is not None and (dict(stored.values), stored.revision) == (new, revision)
+    assert mesh.compile(stored.values).routes[SERVICE].timeout == 9.0
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[:-3],
+    lambda data: data[:-1] + bytes([data[-1] ^ 1]),
+    lambda data: data + b"\x00\x00\x00",
+], ids=["cut-short", "bytes-changed", "trailing-garbage"])
+async def test_a_torn_record_loads_as_the_config_before_it(
+        mesh: Mesh, tmp_path: Path, damage: Callable[[bytes], bytes]) -> None:
+    """A crash mid-append (the last record cut short, or not the bytes written) leaves the
+    config of the record before, whole; the next write does not append after the damage."""
+    values, revision = await mesh.values()
+    lkg = LastKnownGood(tmp_path)
+    lkg.save(values, revision)
+    first, first_revision, puts = await _changed(mesh, 7.0)
+    lkg.record(first, first_revision, revision, puts, [])
+    second, second_revision, puts = await _changed(mesh, 8.0)
+    lkg.record(second, second_revision, first_revision, puts, [])
+    lkg.journal.write_bytes(damage(lkg.journal.read_bytes()))
+    reader = LastKnownGood(tmp_path)
+    stored = reader.load()
+    expected = (second, second_revision) if damage(b"ab") == b"ab\x00\x00\x00" else (first, first_revision)
+    assert stored is not None and (dict(stored.values), stored.revision) == expected
+    third, third_revision, puts = await _changed(mesh, 9.0)
+    reader.record(third, third_revision, stored.revision, puts, [])
+    stored = LastKnownGood(tmp_path).load()
+    assert stored is not None and (dict(stored.values), stored.revision) == (third, third_revision)
+
+
+async def test_the_journal_is_folded_into_the_snapshot_when_it_grows(
+        mesh: Mesh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the size of the snapshot (and the minimum), the next change rewrites the
+    snapshot and empties the journal."""
+    monkeypatch.setattr("sidecar.lkg.JOURNAL_MIN_BYTES", 0)
+    values, revision = await mesh.values()
+    lkg = LastKnownGood(tmp_path)
+    lkg.save(values, revision)
+    snapshot_size = lkg.path.stat().st_size
+    rewrites = 0
+    for i in range(40):  # bounded: the journal passes the snapshot's size well before
+        before = lkg.path.read_bytes()
+        new, new_revision, puts = await _changed(mesh, 5.0 + i)
+        lkg.record(new, new_revision, revision, puts, [])
+        revision = new_revision
+        if lkg.path.read_bytes() != before:
+            rewrites += 1
+            assert lkg.journal.stat().st_size == 0
+        assert lkg.journal.stat().st_size <= snapshot_size + 1024
+        stored = LastKnownGood(tmp_path).load()
+        assert stored is not None and stored.revision == revision
+    assert rewrites >= 1
+
+
+async def test_records_behind_a_newer_snapshot_are_skipped(mesh: Mesh, tmp_path: Path) -> None:
+    """Killed after a new snapshot was renamed in but before the journal was emptied: the
+    old records (at or below the snapshot's revision) are not replayed onto it."""
+    values, revision = await mesh.values()
+    lkg = LastKnownGood(tmp_path)
+    lkg.save(values, revision)
+    new, new_revision, puts = await _changed(mesh, 7.0)
+    lkg.record(new, new_revision, revision, puts, [])
+    journal = lkg.journal.read_bytes()
+    lkg.save(new, new_revision)
+    lkg.journal.write_bytes(journal)  # as if emptying it never happened
+    stored = LastKnownGood(tmp_path).load()
+    assert stored is not None and (dict(stored.values), stored.revision) == (new, new_revision)
+
+
+async def test_a_record_that_does_not_follow_on_writes_a_snapshot(mesh: Mesh, tmp_path: Path) -> None:
+    """A change from a revision this writer did not write last is saved whole."""
+    values, revision = await mesh.values()
+    lkg = LastKnownGood(tmp_path)
+    lkg.save(values, revision)
+    new, new_revision, puts = await _changed(mesh, 7.0)
+    lkg.record(new, new_revision, revision - 1, puts, [])
+    assert not lkg.journal.exists() or lkg.journal.stat().st_size == 0
+    stored = LastKnownGood(tmp_path).load()
+    assert stored is not None and (dict(stored.values), stored.revision) == (new, new_revision)
