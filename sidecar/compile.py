@@ -69,7 +69,6 @@ Resources = Mapping[str, Mapping[Ref, Message]]  # kind → ref → decoded reso
 _PROVIDER_INPUTS = frozenset({"Service", "Mapping"})
 _ROUTE_INPUTS = frozenset({"Route", "System"}) | _PROVIDER_INPUTS
 _TRANSLATION_INPUTS = frozenset({"Mapping", "Schema"})
-_METHOD_INPUTS = _ROUTE_INPUTS | _TRANSLATION_INPUTS
 _POLICY_INPUTS = frozenset({"System", "Purpose", "AccessPolicy"})
 _EMPTY: Mapping[Ref, Message] = MappingProxyType({})
 
@@ -233,14 +232,16 @@ class _Build:
         base = self.base
         snapshot = base.snapshot if base else Snapshot()
         routes, policy, translations = snapshot.routes, snapshot.policy, snapshot.translations
-        if touched & _ROUTE_INPUTS:
+        # Another system's Route changes nothing here but the reference checks above.
+        if base is None or touched & _ROUTE_INPUTS - {"Route"} or own_routes is not base.own_routes:
             routes = MappingProxyType(_routes_of(self.resources, providers, own_routes))
         if touched & _POLICY_INPUTS:
             policy = self._policy()
         if touched & _TRANSLATION_INPUTS:
             translations = MappingProxyType(_translations(self.resources, self.own))
         kinds, responses = snapshot.method_kinds, snapshot.response_types
-        if touched & _METHOD_INPUTS:
+        if (base is None or "Service" in touched or routes is not snapshot.routes
+                or translations is not snapshot.translations):
             kinds, responses = self._methods(routes, providers, translations)
         systems = self.resources.get("System", _EMPTY)
         snapshot = Snapshot(
@@ -436,10 +437,14 @@ class _Build:
         routes = self.resources.get("Route", _EMPTY)
         if self.base is None:
             return MappingProxyType({ref: r for ref, r in routes.items() if self._is_own(ref, r)})
-        if "Route" not in self.touched:
-            return self.base.own_routes
-        own = dict(self.base.own_routes)
-        for ref in chain(self.put_refs.get("Route", ()), self.deleted_refs.get("Route", ())):
+        base_own = self.base.own_routes
+        changed = [*self.put_refs.get("Route", ()), *self.deleted_refs.get("Route", ())]
+        mine = [ref for ref in changed
+                if ref in base_own or (ref in routes and self._is_own(ref, routes[ref]))]
+        if not mine:
+            return base_own
+        own = dict(base_own)
+        for ref in mine:
             own.pop(ref, None)
             route = routes.get(ref)
             if route is not None and self._is_own(ref, route):
