@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
@@ -54,6 +56,9 @@ ApplyHook = Callable[[Snapshot], Awaitable[None]]
 INLINE_UPDATE_KEYS = 64
 # How long run() waits, once stopped, for the last-known-good writer to finish.
 PERSIST_ON_CLOSE_S = 5.0
+# A journal record is fsynced at most this long after it is appended: changes that come
+# faster share one fsync (a power cut may lose that last interval; etcd brings it back).
+LKG_SYNC_INTERVAL_S = 1.0
 
 log = structlog.get_logger("sidecar.config")
 
@@ -167,6 +172,9 @@ class ConfigClient:
         # The last-known-good writer: the newest states to persist, and its task.
         self._to_persist: list[_Persist] = []
         self._persisting: asyncio.Task[None] | None = None
+        self._persist_wake = asyncio.Event()
+        self._unsynced = False  # journal records appended but not yet fsynced
+        self._synced_at = -math.inf
         self.persisted_revision = 0
 
     @property
@@ -365,29 +373,57 @@ class ConfigClient:
     def _persist(self, state: _Persist) -> None:
         """Queue `state` for the last-known-good writer, starting it if it is idle."""
         self._to_persist.append(state)
+        self._persist_wake.set()
         if self._persisting is None or self._persisting.done():
             self._persisting = asyncio.create_task(self._write_lkg())
 
     async def _write_lkg(self) -> None:
-        """Write the queued states, newest first: changes queued together become one record
-        (or one whole snapshot when any of them was whole)."""
-        while self._to_persist:  # bounded: each pass takes everything queued
-            states, self._to_persist = self._to_persist, []
-            newest = states[-1]
-            try:
-                if all(state.change is not None for state in states):
-                    merged = _merged([state.change for state in states])  # type: ignore[misc]
-                    await asyncio.to_thread(self._lkg.record, newest.values, newest.revision,
-                                            states[0].from_revision, merged.puts, merged.deletes)
-                else:
-                    await asyncio.to_thread(self._lkg.save, newest.values, newest.revision)
-            except OSError as exc:
-                # Serving goes on from memory; only a restart while etcd is away would miss it.
-                self.counters["lkg_write_failed"] += 1
-                log.error("lkg_write_failed", path=str(self._lkg.path), error=exc.strerror)
+        """Write the queued states, newest first. Changes queued together become one journal
+        record, appended at once (a small write, on the loop) and fsynced at most
+        LKG_SYNC_INTERVAL_S later; anything else is a whole snapshot, written and fsynced on
+        a worker thread. Returns when everything is written and durable."""
+        while True:  # bounded: each pass writes, syncs or waits for a deadline that passes
+            if self._to_persist:
+                states, self._to_persist = self._to_persist, []
+                await self._write_states(states)
                 continue
-            self.persisted_revision = newest.revision
-            self.counters["lkg_writes"] += 1
+            if not self._unsynced:
+                return
+            wait = self._synced_at + LKG_SYNC_INTERVAL_S - time.monotonic()
+            if wait > 0:
+                self._persist_wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._persist_wake.wait(), wait)
+                continue
+            try:
+                await asyncio.to_thread(self._lkg.sync)
+            except OSError as exc:
+                self._lkg_failed(exc)
+            self._unsynced, self._synced_at = False, time.monotonic()
+
+    async def _write_states(self, states: list[_Persist]) -> None:
+        newest = states[-1]
+        try:
+            appended = False
+            if all(state.change is not None for state in states):
+                merged = _merged([state.change for state in states])  # type: ignore[misc]
+                appended = self._lkg.append(newest.revision, states[0].from_revision,
+                                            merged.puts, merged.deletes)
+            if appended:
+                self._unsynced = True
+            else:
+                await asyncio.to_thread(self._lkg.save, newest.values, newest.revision)
+                self._unsynced, self._synced_at = False, time.monotonic()
+        except OSError as exc:
+            self._lkg_failed(exc)
+            return
+        self.persisted_revision = newest.revision
+        self.counters["lkg_writes"] += 1
+
+    def _lkg_failed(self, exc: OSError) -> None:
+        # Serving goes on from memory; only a restart while etcd is away would miss it.
+        self.counters["lkg_write_failed"] += 1
+        log.error("lkg_write_failed", path=str(self._lkg.path), error=exc.strerror)
 
 
 def _changed(values: Mapping[str, bytes], change: _Change) -> dict[str, bytes]:

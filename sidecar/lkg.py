@@ -11,7 +11,9 @@ Two files in the state directory:
   and it and everything after it are ignored: the loaded config is the one before that
   change, whole. When the journal outgrows the snapshot, the snapshot is rewritten and the
   journal emptied. A change to one key of a large config thus writes a few hundred bytes,
-  not the whole config.
+  not the whole config. A writer may append records at once and fsync them a moment later
+  (`append`, then `sync`): a process crash keeps them, a power cut may lose the newest,
+  leaving the config from before them, whole.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class LastKnownGood:
         # What this process last wrote: (revision, snapshot bytes, journal bytes); None
         # until it has written or loaded, when record() writes a whole snapshot first.
         self._written: tuple[int, int, int] | None = None
+        self._new_journal = False
 
     def save(self, values: Mapping[str, bytes], revision: int) -> None:
         """Replace the snapshot with `values` and empty the journal."""
@@ -77,40 +80,57 @@ class LastKnownGood:
 
     def record(self, values: Mapping[str, bytes], revision: int, from_revision: int,
                puts: Mapping[str, bytes], deletes: Iterable[str]) -> None:
-        """Persist the change from `from_revision` to `revision` (`values` is the whole
-        config after it): one journal record, or a new snapshot when the journal has grown
-        past it or this writer has not written `from_revision` itself."""
+        """Persist the change from `from_revision` to `revision` durably (`values` is the
+        whole config after it): one journal record, or a new snapshot when one cannot be
+        appended (see `append`)."""
+        if self.append(revision, from_revision, puts, deletes):
+            self.sync()
+        else:
+            self.save(values, revision)
+
+    def append(self, revision: int, from_revision: int, puts: Mapping[str, bytes],
+               deletes: Iterable[str]) -> bool:
+        """Append the change from `from_revision` to `revision` as one journal record, not
+        yet fsynced (a process crash keeps it; `sync` makes it survive a power cut). False,
+        with nothing written, when a whole snapshot is due instead: this writer did not
+        write `from_revision` itself, the journal is not the one it left (a torn record
+        from before a crash), or it has outgrown the snapshot."""
         written = self._written
         if written is None or written[0] != from_revision:
-            self.save(values, revision)
-            return
+            return False
         body = signed_pb2.StoredDelta(from_revision=from_revision, revision=revision,
                                       puts=dict(puts), deletes=list(deletes)).SerializeToString()
         journal_bytes = written[2] + _FRAME.size + len(body)
         if journal_bytes > max(JOURNAL_MIN_BYTES, written[1]):
-            self.save(values, revision)
-            return
-        created = written[2] == 0 and not self.journal.exists()
+            return False
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(self.journal, flags, FILE_MODE)
         try:
             if os.fstat(fd).st_size != written[2]:
-                # Not the journal this writer left (a torn record from before a crash, or
-                # another writer): a record after it would never be replayed.
-                os.close(fd)
-                fd = -1
-                self.save(values, revision)
-                return
+                return False
+            if written[2] == 0:
+                self._new_journal = True  # its directory entry is made durable by sync()
             record = _FRAME.pack(len(body), hashlib.sha256(body).digest()) + body
             if os.write(fd, record) != len(record):
                 raise OSError(errno.ENOSPC, "short write to the journal")
+        finally:
+            os.close(fd)
+        self._written = (revision, written[1], journal_bytes)
+        return True
+
+    def sync(self) -> None:
+        """Make every appended record durable."""
+        try:
+            fd = os.open(self.journal, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
             os.fsync(fd)
         finally:
-            if fd >= 0:
-                os.close(fd)
-        if created:
+            os.close(fd)
+        if self._new_journal:
             fsync_directory(self.journal.parent)
-        self._written = (revision, written[1], journal_bytes)
+            self._new_journal = False
 
     def load(self) -> StoredConfig | None:
         """The stored values, None when there is no snapshot; LkgUnreadable if it cannot be

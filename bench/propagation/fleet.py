@@ -163,6 +163,10 @@ class Fleet:
     async def start_watchers(self) -> None:
         await self._all("started", {"cmd": "watch"}, READY_TIMEOUT_S)
 
+    async def stop_watchers(self) -> None:
+        """End the raw watchers (their watch streams and connections)."""
+        await self._all("stopped_watchers", {"cmd": "unwatch"}, READY_TIMEOUT_S)
+
     async def start_clients(self, indexes: Iterable[int]) -> None:
         """Start the config clients of `indexes`, each in the worker that holds it."""
         by_worker: dict[int, list[int]] = defaultdict(list)

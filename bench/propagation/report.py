@@ -19,15 +19,14 @@ def markdown(sizes: Sequence[dict[str, Any]]) -> str:
         "### Sequential changes (ms; each change applied once the previous one is everywhere)",
         "",
         "| N | changes | Apply RPC p50 / p99 | raw watch, all N p50 / p99 | config clients, all N p50 / p99 "
-        "| same, from Apply sent p50 / p99 | median / first client p50 | raw watch beside the clients p50 / p99 "
+        "| same, from Apply sent p50 / p99 | median / first client p50 "
         "| target p99 | met |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in sizes:
         phases = result.get("phases", {})
         watch = phases.get("watch/raw_watch", {}).get("summary", {})
         clients = phases.get("clients/propagation", {}).get("summary", {})
-        loaded = phases.get("clients/raw_watch_under_load", {}).get("summary", {})
         p99 = clients.get("all_ms", {}).get("p99")
         target = target_ms(result["size"])
         met = "–" if p99 is None else ("yes" if p99 <= target and clients["converged"] == clients["changes"] else "**no**")
@@ -35,7 +34,6 @@ def markdown(sizes: Sequence[dict[str, Any]]) -> str:
             f"| {result['size']} | {clients.get('converged', 0)}/{clients.get('changes', 0)} "
             f"| {_pair(clients, 'write_ms')} | {_pair(watch, 'all_ms')} | {_pair(clients, 'all_ms')} "
             f"| {_pair(clients, 'from_sent_ms')} | {_one(clients, 'median_ms')} / {_one(clients, 'first_ms')} "
-            f"| {_pair(loaded, 'all_ms')} "
             f"| ≤ {target:.0f} | {met} |")
     parts += ["", "### Bursts (changes written back to back, then the last version must reach all N)", "",
               "| N | written through | changes | write window ms | last version everywhere "

@@ -2,7 +2,8 @@
 watchers in one event loop, each stamping what it sees with CLOCK_MONOTONIC.
 
 `python -m bench.propagation.worker` reads a JSON spec line on stdin, then commands, one JSON
-line each: {"cmd": "watch"} starts a raw watcher per index; {"cmd": "clients", "indexes": [...]}
+line each: {"cmd": "watch"} starts a raw watcher per index, {"cmd": "unwatch"} ends them;
+{"cmd": "clients", "indexes": [...]}
 a ConfigClient for each of those indexes (sidecar.config_client, its own EtcdStore as the
 read-only sidecar user, its own LastKnownGood dir); {"cmd": "check"} reports what each client
 has applied; {"cmd": "stop"} (or EOF) stops everything and exits. stdout carries JSON lines:
@@ -105,6 +106,7 @@ class Worker:
         self._clients: dict[int, ConfigClient] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stores: list[EtcdStore] = []
+        self._watchers: list[tuple[asyncio.Task[None], EtcdStore]] = []
 
     def _store(self) -> EtcdStore:
         # One store (one channel, one TLS connection) each, as N separate sidecars have.
@@ -114,7 +116,19 @@ class Worker:
 
     def start_watchers(self) -> None:
         for index in self._spec.indexes:
-            self._tasks.append(asyncio.create_task(self._watch(index, self._store())))
+            store = self._store()
+            self._watchers.append((asyncio.create_task(self._watch(index, store)), store))
+
+    async def stop_watchers(self) -> None:
+        """End every raw watcher, so the config clients run without them beside."""
+        watchers, self._watchers = self._watchers, []
+        for task, _ in watchers:
+            task.cancel()
+        if watchers:
+            await asyncio.wait([task for task, _ in watchers], timeout=STOP_TIMEOUT_S)
+        for _, store in watchers:
+            with contextlib.suppress(Exception):
+                await store.close()
 
     async def _watch(self, index: int, store: EtcdStore) -> None:
         """A plain watcher: the time each head version arrives, nothing verified."""
@@ -160,6 +174,7 @@ class Worker:
     async def stop(self) -> None:
         for client in self._clients.values():
             await client.close()
+        await self.stop_watchers()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -193,6 +208,9 @@ async def serve() -> None:
             if command == "watch":
                 worker.start_watchers()
                 out.emit({"ev": "started", "what": "watchers"})
+            elif command == "unwatch":
+                await worker.stop_watchers()
+                out.emit({"ev": "stopped_watchers"})
             elif command == "clients":
                 worker.start_clients(json.loads(line)["indexes"])
                 out.emit({"ev": "started", "what": "clients"})

@@ -281,3 +281,32 @@ async def test_a_change_is_journalled_not_rewritten_whole(mesh: Mesh, tmp_path: 
     stored = lkg.load()
     assert stored is not None and stored.revision == revision
     assert mesh.compile(stored.values).routes[SERVICE].timeout == 9.0
+
+
+class CountingLkg(LastKnownGood):
+    """A LastKnownGood that counts its fsyncs of the journal."""
+
+    syncs = 0
+
+    def sync(self) -> None:
+        super().sync()
+        self.syncs += 1
+
+
+async def test_changes_in_quick_succession_share_an_fsync(
+        mesh: Mesh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are appended at once; changes within the sync interval are fsynced together,
+    and the last one is fsynced within the interval, without further changes."""
+    monkeypatch.setattr("sidecar.config_client.LKG_SYNC_INTERVAL_S", 0.5)
+    lkg = CountingLkg(tmp_path)
+    applied = Applied()
+    client = ConfigClient(mesh.store.reader(), lkg, [mesh.root.cert], CONSUMER_ID, applied,  # type: ignore[arg-type]
+                          backoff=FAST)
+    async with running(client):
+        await async_wait_until(lambda: client.persisted_revision == client.status().revision > 0,
+                               what="v1 persisted")
+        revisions = [await mesh.writer.apply([put(route(timeout_s=t))]) for t in (6.0, 7.0, 8.0, 9.0)]
+        await async_wait_until(lambda: client.persisted_revision == revisions[-1], what="v5 written")
+        assert LastKnownGood(tmp_path).load().revision == revisions[-1]  # type: ignore[union-attr]
+        await async_wait_until(lambda: not client._unsynced, timeout=5.0, what="v5 fsynced")
+    assert 1 <= lkg.syncs < len(revisions)
