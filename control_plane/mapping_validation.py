@@ -144,11 +144,9 @@ def _unproduced(message: Descriptor, produced: frozenset[str], prefix: str) -> l
 
 def _unique_methods(mapping: mapping_pb2.Mapping, world: World, org: str) -> list[FieldError]:
     errors = []
-    for other in world.of_kind("Mapping"):
+    for other in world.owned_by("Mapping", org, mapping.spec.system):
         o = other.metadata  # type: ignore[attr-defined]
-        if other is mapping or o.org != org or o.name == mapping.metadata.name:
-            continue
-        if other.spec.system != mapping.spec.system:  # type: ignore[attr-defined]
+        if other is mapping or o.name == mapping.metadata.name:
             continue
         theirs = {op.local for op in other.spec.operations}  # type: ignore[attr-defined]
         for i, op in enumerate(mapping.spec.operations):

@@ -44,10 +44,8 @@ def _mapping_methods(world: World, org: str, system: str) -> dict[str, Descripto
     response types from the Mapping's Schema. Read by field name, so that it needs nothing
     until the Mapping and Schema kinds exist (there are no such objects before)."""
     found: dict[str, Descriptor | None] = {}
-    for mapping in world.of_kind("Mapping"):
-        meta, spec = mapping.metadata, mapping.spec  # type: ignore[attr-defined]
-        if meta.org != org or spec.system != system:
-            continue
+    for mapping in world.owned_by("Mapping", org, system):
+        spec = mapping.spec  # type: ignore[attr-defined]
         schema = world.get("Schema", "", spec.schema)
         pool = pool_of(schema.spec.descriptor_set) if schema is not None else None  # type: ignore[attr-defined]
         for operation in spec.operations:
@@ -67,7 +65,8 @@ _METHOD_SOURCES: list[MethodSource] = [_mapping_methods]
 
 
 def add_method_source(source: MethodSource) -> None:
-    """Add another source of implemented methods."""
+    """Add another source of implemented methods. The kinds it reads must be in
+    validate.REFERENCED_KINDS["AccessPolicy"], or policies are not re-checked when they change."""
     _METHOD_SOURCES.append(source)
 
 
@@ -116,7 +115,8 @@ def _check(policy: access_policy_pb2.AccessPolicy, world: World, references_only
 
 
 def _methods(world: World, org: str, system: str) -> dict[str, Descriptor | None]:
-    found: dict[str, Descriptor | None] = dict(provided_methods(world.of_kind("Service"), org, system))
+    services = world.owned_by("Service", org, system)
+    found: dict[str, Descriptor | None] = dict(provided_methods(services, org, system))
     for source in _METHOD_SOURCES:
         for path, response in source(world, org, system).items():
             found.setdefault(path, response)

@@ -1,26 +1,29 @@
 """The mesh's resources in etcd: read them, and write a validated change as one transaction.
 
 Every write is signed (mesh/commit.py) and guarded on the config head's mod revision, so
-concurrent control-plane replicas serialise; a stale resourceVersion fails with Conflict and
-nothing is written.
+concurrent control-plane replicas serialise; within one replica, writes take turns. A stale
+resourceVersion fails with Conflict and nothing is written.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable
 
 import structlog
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
 from control_plane.errors import Conflict, FieldError, Invalid, NotFound, Unavailable
-from control_plane.validate import Ref, World, check_references, ref_of, validate_object
+from control_plane.validate import Ref, World, check_references, ref_of, references_may_break, validate_object
 from mesh import keys
-from mesh.commit import Change, build_commit
-from mesh.resources import KINDS, kind_of, to_dict
+from mesh.commit import Change, Commit, Committed, build_commit
+from mesh.resources import KINDS
 from mesh.signing import Signer, ValueRejected, Verifier, signer_public_key
 from mesh.store.base import Compare, Put, Store
 from mesh.store.errors import StoreError
@@ -34,7 +37,10 @@ Action = int  # api.ApplyAction
 
 @dataclass(slots=True)
 class Loaded:
-    """The config as read at one revision."""
+    """The config as read at one revision.
+
+    The messages in `objects` are shared with other loads (unchanged values are decoded
+    once): read them, and copy one before changing it."""
 
     raw: dict[str, bytes]
     mod_revisions: dict[str, int]
@@ -42,6 +48,19 @@ class Loaded:
     version: int
     head_mod_revision: int
     revision: int
+    verifier: Verifier
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """A stored resource as last decoded: its exact value and mod revision, the key that
+    signed it, and the message (with resourceVersion set; shared, never changed)."""
+
+    raw: bytes
+    mod_revision: int
+    key_id: str
+    ref: Ref
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +78,22 @@ class Planned:
 class Outcome:
     results: list[Planned] = field(default_factory=list)
     version: int = 0
+
+
+def _decode(key: str, value: bytes, mod_revision: int, verifier: Verifier) -> _Decoded | None:
+    """The verified resource stored at `key`; None for other keys and (logged) bad values."""
+    ref = keys.parse_resource_key(key)
+    if ref is None or ref[0] not in KINDS:
+        return None
+    try:
+        signed = verifier.verify(key, value)
+        message = KINDS[ref[0]].message()
+        message.ParseFromString(signed.payload)
+    except (ValueRejected, DecodeError) as exc:
+        log.warning("stored_value_ignored", key=key, reason=str(exc))
+        return None
+    message.metadata.resource_version = str(mod_revision)  # type: ignore[attr-defined]
+    return _Decoded(value, mod_revision, signed.key_id, ref, message)
 
 
 def _now() -> datetime:
@@ -79,6 +114,16 @@ class Repository:
         self._signer_chain = signer_chain_pem
         self._roots = roots
         self.trust_domain = trust_domain
+        # What the last load decoded, by key: a value read again unchanged is not parsed again.
+        self._decoded: dict[str, _Decoded] = {}
+        # Signer chain → (key_id, public key), or None when it does not chain to our roots.
+        self._chains: dict[bytes, tuple[str, ec.EllipticCurvePublicKey] | None] = {}
+        # What the last commit built covered: the next one re-verifies and re-hashes only what
+        # differs from it.
+        self._committed: Committed | None = None
+        # One write at a time in this replica: concurrent applies would otherwise read the
+        # same head, and all but one would lose the race and retry.
+        self._writing = asyncio.Lock()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -87,8 +132,11 @@ class Repository:
             kvs, revision = await self._store.range(keys.CONFIG_PREFIX.encode())
         except StoreError as exc:
             raise Unavailable(f"etcd: {exc}") from None
-        raw = {kv.key.decode(): kv.value for kv in kvs}
-        mods = {kv.key.decode(): kv.mod_revision for kv in kvs}
+        raw: dict[str, bytes] = {}
+        mods: dict[str, int] = {}
+        for kv in kvs:
+            key = kv.key.decode()
+            raw[key], mods[key] = kv.value, kv.mod_revision
         verifier = self.verifier(raw)
         version, head_mod = 0, mods.get(keys.HEAD_KEY, 0)
         if keys.HEAD_KEY in raw:
@@ -98,33 +146,39 @@ class Repository:
             except ValueRejected as exc:
                 log.warning("config_head_rejected", reason=exc.reason)
         objects: dict[Ref, Message] = {}
+        decoded: dict[str, _Decoded] = {}
         for key, value in raw.items():
-            parsed = keys.parse_resource_key(key)
-            if parsed is None or parsed[0] not in KINDS:
-                continue
-            try:
-                signed = verifier.verify(key, value)
-                message = KINDS[parsed[0]].message()
-                message.ParseFromString(signed.payload)
-            except (ValueRejected, DecodeError) as exc:
-                log.warning("stored_value_ignored", key=key, reason=str(exc))
-                continue
-            message.metadata.resource_version = str(mods[key])  # type: ignore[attr-defined]
-            objects[parsed] = message
-        return Loaded(raw, mods, objects, version, head_mod, revision)
+            entry = self._decoded.get(key)
+            if (entry is None or entry.raw != value or entry.mod_revision != mods[key]
+                    or entry.key_id not in verifier.public_keys):
+                entry = _decode(key, value, mods[key], verifier)
+                if entry is None:
+                    continue
+            decoded[key] = entry
+            objects[entry.ref] = entry.message
+        self._decoded = decoded
+        return Loaded(raw, mods, objects, version, head_mod, revision, verifier)
 
     def verifier(self, raw: dict[str, bytes]) -> Verifier:
         """Signer keys found in the config that chain to our roots (always including ours)."""
         public_keys = {self._signer.key_id: self._signer.private_key.public_key()}
+        chains: dict[bytes, tuple[str, ec.EllipticCurvePublicKey] | None] = {}
         for key, value in raw.items():
             if key.startswith(keys.SIGNER_PREFIX):
-                try:
-                    key_id, public_key = signer_public_key(value, self._roots, self.trust_domain,
-                                                           check_time=False)
-                except ValueRejected:
-                    continue
-                public_keys[key_id] = public_key
+                chains[value] = found = (self._chains[value] if value in self._chains
+                                         else self._signer_key(value))
+                if found is not None:
+                    public_keys[found[0]] = found[1]
+        self._chains = chains
         return Verifier(public_keys)
+
+    def _signer_key(self, chain_pem: bytes) -> tuple[str, ec.EllipticCurvePublicKey] | None:
+        """The key of a signer chain, if it chains to our roots. The answer depends only on the
+        chain (the validity period is not checked), so it is remembered while stored."""
+        try:
+            return signer_public_key(chain_pem, self._roots, self.trust_domain, check_time=False)
+        except ValueRejected:
+            return None
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -136,6 +190,10 @@ class Repository:
         return await self._write(lambda loaded: self._plan_delete(refs, loaded), actor, dry_run)
 
     async def _write(self, plan, actor: str, dry_run: bool) -> Outcome:  # type: ignore[no-untyped-def]
+        async with contextlib.nullcontext() if dry_run else self._writing:
+            return await self._plan_and_commit(plan, actor, dry_run)
+
+    async def _plan_and_commit(self, plan, actor: str, dry_run: bool) -> Outcome:  # type: ignore[no-untyped-def]
         for _ in range(MAX_RETRIES):
             loaded = await self.load()
             planned: list[Planned] = plan(loaded)
@@ -163,8 +221,7 @@ class Repository:
             raw_puts = {}
             if keys.signer_key(self._signer.key_id) not in loaded.raw:
                 raw_puts[keys.signer_key(self._signer.key_id)] = self._signer_chain
-            commit = build_commit(self._signer, self.verifier(loaded.raw), loaded.raw,
-                                  loaded.head_mod_revision, loaded.version, changes, raw_puts)
+            commit = self._commit(loaded, changes, raw_puts)
             guards = [Compare(keys.resource_key(*p.ref).encode(),
                               loaded.mod_revisions.get(keys.resource_key(*p.ref), 0)) for p in changed]
             try:
@@ -216,22 +273,29 @@ class Repository:
             if old is None:
                 raise NotFound(f"{ref[0]} {ref[1] or '-'}/{ref[2]} not found")
             planned.append(Planned(ref, api.APPLY_ACTION_DELETED, None, old))
-        errors = self._validate(world, {}, loaded)
+        errors = self._validate(world, {}, loaded, deleted={ref[0] for ref in refs})
         if errors:
             raise Invalid(errors)
         return planned
 
-    def _validate(self, objects: dict[Ref, Message], changed: dict[Ref, str], loaded: Loaded) -> list[FieldError]:
+    def _validate(self, objects: dict[Ref, Message], changed: dict[Ref, str], loaded: Loaded,
+                  deleted: frozenset[str] | set[str] = frozenset()) -> list[FieldError]:
         """Changed objects are checked fully; every other object only for broken references
-        (which this change could have caused), reported as such."""
+        (which this change could have caused), reported as such. An object is re-checked only
+        if the change touched a kind its references read (the kinds of `changed`, and the
+        `deleted` kinds): otherwise its references are what they were before."""
         world = World(objects, self.trust_domain, previous=loaded.objects)
         before = World(loaded.objects, self.trust_domain)
+        touched = {ref[0] for ref in changed} | set(deleted)
+        recheck = {kind: references_may_break(kind, touched) for kind in KINDS}
         errors = []
         for ref, message in objects.items():
             if ref in changed:
                 label = f"{changed[ref]} {ref[0]} {ref[1] or '-'}/{ref[2]}".strip()
                 errors += [FieldError(f"{label}: {e.path}" if e.path else label, e.message)
                            for e in validate_object(message, world)]
+                continue
+            if not recheck.get(ref[0], True):
                 continue
             broken = check_references(message, world)
             if broken:
@@ -248,7 +312,7 @@ class Repository:
         if raw is None:
             return None
         try:
-            value = self.verifier(loaded.raw).verify(key, raw)
+            value = loaded.verifier.verify(key, raw)
         except ValueRejected:
             return None
         message.ParseFromString(value.payload)
@@ -260,6 +324,10 @@ class Repository:
 
     async def put_internal(self, key: str, message: Message, actor: str) -> int:
         """Write an internal value (and the signer chain if missing) unless already equal."""
+        async with self._writing:
+            return await self._put_internal(key, message, actor)
+
+    async def _put_internal(self, key: str, message: Message, actor: str) -> int:
         payload = message.SerializeToString(deterministic=True)
         for _ in range(MAX_RETRIES):
             loaded = await self.load()
@@ -269,9 +337,7 @@ class Repository:
                     and signer_key in loaded.raw):
                 return loaded.version
             raw_puts = {} if signer_key in loaded.raw else {signer_key: self._signer_chain}
-            commit = build_commit(self._signer, self.verifier(loaded.raw), loaded.raw,
-                                  loaded.head_mod_revision, loaded.version,
-                                  [Change(key, message.DESCRIPTOR.name, payload)], raw_puts)
+            commit = self._commit(loaded, [Change(key, message.DESCRIPTOR.name, payload)], raw_puts)
             try:
                 result = await self._store.txn(commit.compares, commit.ops)
             except StoreError as exc:
@@ -284,9 +350,13 @@ class Repository:
     async def resign(self, actor: str) -> int:
         """Re-sign every value that another signer wrote (a rotated or expiring signer key),
         in one commit, so sidecars never depend on a signer that is about to expire."""
+        async with self._writing:
+            return await self._resign(actor)
+
+    async def _resign(self, actor: str) -> int:
         for _ in range(MAX_RETRIES):
             loaded = await self.load()
-            verifier = self.verifier(loaded.raw)
+            verifier = loaded.verifier
             changes = []
             for key, raw in loaded.raw.items():
                 if key == keys.HEAD_KEY or key.startswith(keys.SIGNER_PREFIX):
@@ -301,8 +371,7 @@ class Repository:
             if not changes and signer_key in loaded.raw:
                 return loaded.version
             raw_puts = {} if signer_key in loaded.raw else {signer_key: self._signer_chain}
-            commit = build_commit(self._signer, verifier, loaded.raw, loaded.head_mod_revision,
-                                  loaded.version, changes, raw_puts)
+            commit = self._commit(loaded, changes, raw_puts)
             try:
                 result = await self._store.txn(commit.compares, commit.ops)
             except StoreError as exc:
@@ -311,6 +380,13 @@ class Repository:
                 log.info("config_resigned", version=commit.version, actor=actor, values=len(changes))
                 return commit.version
         raise Unavailable("the config kept changing under this write; try again")
+
+    def _commit(self, loaded: Loaded, changes: list[Change], raw_puts: dict[str, bytes]) -> Commit:
+        """The signed transaction writing `changes` over `loaded`."""
+        commit = build_commit(self._signer, loaded.verifier, loaded.raw, loaded.head_mod_revision,
+                              loaded.version, changes, raw_puts, previous=self._committed)
+        self._committed = commit.committed
+        return commit
 
     async def history(self, ref: Ref) -> list[api.HistoryEntry]:
         try:

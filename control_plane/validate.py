@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from google.protobuf import descriptor_pool
 from google.protobuf.message import Message
@@ -32,22 +32,53 @@ _HOST_PORT = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A
 MAX_DISPLAY = 200
 MAX_ROUTE_TIMEOUT_S = 300.0
 MIN_ROUTE_TIMEOUT_S = 0.001
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class World:
-    """Every resource by (kind, org, name), as it would be after the change."""
+    """Every resource by (kind, org, name), as it would be after the change.
+
+    A world never changes once made (its mappings must not be changed afterwards), so the
+    indexes below are built once, on first use, and shared by every check against it."""
 
     objects: Mapping[Ref, Message]
     trust_domain: str
     # The stored objects before the change, for rules about changes (Schema compatibility).
     previous: Mapping[Ref, Message] = field(default_factory=dict)
+    _memo: dict[object, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def get(self, kind: str, org: str, name: str) -> Message | None:
         return self.objects.get((kind, org, name))
 
     def of_kind(self, kind: str) -> Iterator[Message]:
-        return (m for (k, _, _), m in self.objects.items() if k == kind)
+        return iter(self.derived(_by_kind).get(kind, ()))
+
+    def owned_by(self, kind: str, org: str, system: str) -> Iterator[Message]:
+        """The objects of `kind` (Service, Mapping) whose spec.system is org/system."""
+        return iter(self.derived(_by_system).get((kind, org, system), ()))
+
+    def derived(self, build: Callable[[World], T]) -> T:
+        """build(self), computed once per world (`build` is its key: pass a module function)."""
+        if build not in self._memo:
+            self._memo[build] = build(self)
+        return self._memo[build]  # type: ignore[no-any-return]
+
+
+def _by_kind(world: World) -> dict[str, list[Message]]:
+    found: dict[str, list[Message]] = {}
+    for (kind, _, _), message in world.objects.items():
+        found.setdefault(kind, []).append(message)
+    return found
+
+
+def _by_system(world: World) -> dict[tuple[str, str, str], list[Message]]:
+    found: dict[tuple[str, str, str], list[Message]] = {}
+    for kind in ("Service", "Mapping"):
+        for message in world.of_kind(kind):
+            key = (kind, message.metadata.org, message.spec.system)  # type: ignore[attr-defined]
+            found.setdefault(key, []).append(message)
+    return found
 
 
 def ref_of(message: Message) -> Ref:
@@ -178,14 +209,29 @@ def _descriptor_pool(data: bytes) -> tuple[descriptor_pool.DescriptorPool | None
 def providers_of(grpc_service: str, world: World) -> list[tuple[str, str]]:
     """The (org, system) that serve a gRPC service: a Service lists it, or (for a canonical
     service) a System that has a Service implements it through one of its Mappings."""
-    found = [(s.metadata.org, s.spec.system) for s in world.of_kind("Service")  # type: ignore[attr-defined]
-             if grpc_service in s.spec.grpc_services]  # type: ignore[attr-defined]
-    serving = {(s.metadata.org, s.spec.system) for s in world.of_kind("Service")}  # type: ignore[attr-defined]
+    return list(world.derived(_providers).get(grpc_service, ()))
+
+
+def _providers(world: World) -> dict[str, list[tuple[str, str]]]:
+    """gRPC service → its providers, in world order: the Services' Systems first, then the
+    serving Systems whose Mappings implement it (each System once)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    serving: set[tuple[str, str]] = set()
+    for service in world.of_kind("Service"):
+        owner = (service.metadata.org, service.spec.system)  # type: ignore[attr-defined]
+        serving.add(owner)
+        for name in set(service.spec.grpc_services):  # type: ignore[attr-defined]
+            found.setdefault(name, []).append(owner)
     for mapping in world.of_kind("Mapping"):
         owner = (mapping.metadata.org, mapping.spec.system)  # type: ignore[attr-defined]
-        if owner in serving and owner not in found and any(
-                op.canonical.split("/")[1:2] == [grpc_service] for op in mapping.spec.operations):  # type: ignore[attr-defined]
-            found.append(owner)
+        if owner not in serving:
+            continue
+        for op in mapping.spec.operations:  # type: ignore[attr-defined]
+            canonical = op.canonical.split("/")[1:2]
+            if canonical:
+                providers = found.setdefault(canonical[0], [])
+                if owner not in providers:
+                    providers.append(owner)
     return found
 
 
@@ -231,6 +277,28 @@ def check_references(message: Message, world: World) -> list[FieldError]:
 _REFERENCE_CHECKS: list[Callable[[Message, World], list[FieldError]]] = [
     check_access_policy_references, check_mapping_references]
 
+# The kinds that each kind's reference checks (check_references) read. A change that touches
+# no object of these kinds leaves an object's references exactly as they were, so it need not
+# be re-checked. A kind missing here is re-checked after every change. (tests/unit/
+# control_plane/test_validate_indexes.py checks this against what the checks really read.)
+REFERENCED_KINDS: dict[str, frozenset[str]] = {
+    "Organization": frozenset(),
+    "Purpose": frozenset(),
+    "Schema": frozenset(),
+    "System": frozenset({"Organization"}),
+    "Service": frozenset({"Organization", "System"}),
+    "Route": frozenset({"Organization", "System", "Service", "Mapping"}),
+    "Mapping": frozenset({"Organization", "System", "Schema"}),
+    "AccessPolicy": frozenset({"Organization", "System", "Service", "Mapping", "Schema", "Purpose"}),
+}
+
+
+def references_may_break(kind: str, touched: set[str] | frozenset[str]) -> bool:
+    """Whether changing or deleting objects of the `touched` kinds can change the result of
+    check_references for an object of `kind` that the change left alone."""
+    referenced = REFERENCED_KINDS.get(kind)
+    return referenced is None or not referenced.isdisjoint(touched)
+
 
 _VALIDATORS: dict[str, Callable[[Message, World], list[FieldError]]] = {
     "Organization": _organization,
@@ -245,11 +313,17 @@ _VALIDATORS: dict[str, Callable[[Message, World], list[FieldError]]] = {
 
 
 def register(kind: str, validator: Callable[[Message, World], list[FieldError]],
-             references: Callable[[Message, World], list[FieldError]] | None = None) -> None:
-    """Later kinds (Schema, Mapping, AccessPolicy) add their validator (and reference check)."""
+             references: Callable[[Message, World], list[FieldError]] | None = None,
+             reads: Iterable[str] | None = None) -> None:
+    """Later kinds add their validator (and the reference check of objects of `kind`, with
+    the kinds it reads; without `reads`, objects of `kind` are re-checked after any change)."""
     _VALIDATORS[kind] = validator
     if references is not None:
         _REFERENCE_CHECKS.append(references)
+        if reads is None:
+            REFERENCED_KINDS.pop(kind, None)
+        else:
+            REFERENCED_KINDS[kind] = REFERENCED_KINDS.get(kind, frozenset()) | frozenset(reads)
 
 
 def check_registry() -> None:
