@@ -40,17 +40,8 @@ from mesh.keys import (
 )
 from mesh.policy import PolicyError, PolicyTable, compile_policies
 from mesh.resources import KINDS
-from mesh.signing import (
-    HEAD_BUCKETS,
-    ValueRejected,
-    Verifier,
-    bucket_digest,
-    head_bucket,
-    head_entry,
-    head_root,
-    signer_public_key,
-    value_digest,
-)
+from mesh.head_tree import HeadTree
+from mesh.signing import ValueRejected, Verifier, signer_public_key
 from mesh.translate.descriptors import DescriptorSetError, pool_from_bytes
 from mesh.translate.engine import CompiledOperation, compile_mapping
 from mesh.translate.errors import MappingInvalid
@@ -97,10 +88,7 @@ class Compiled:
     own_routes: Mapping[Ref, route_pb2.Route]
     bundle: signed_pb2.TrustBundle
     denylist: signed_pb2.DenyList
-    # The head digest's tree (mesh.signing.head_digest): each bucket's entries by key, and
-    # the bucket digests.
-    head_buckets: tuple[Mapping[str, bytes], ...]
-    head_digests: tuple[bytes, ...]
+    head_tree: HeadTree  # the head digest's tree over every key but the head
 
 
 def compile_snapshot(
@@ -203,8 +191,8 @@ class _Build:
     # -- the steps -------------------------------------------------------------------------
 
     def run(self, puts: Mapping[str, bytes], deletes: Sequence[str], revision: int) -> Compiled:
-        buckets, digests = self._head_buckets(puts, deletes)
-        head = self._head(digests, len(self.values) - (HEAD_KEY in self.values))
+        tree = self._head_tree(puts, deletes)
+        head = self._head(tree, len(self.values) - (HEAD_KEY in self.values))
         applied = self.applied
         if applied is not None and head.version < applied.version:
             raise SnapshotRejected(
@@ -265,7 +253,7 @@ class _Build:
             trust_domain=self.trust_domain, verifier=self.verifier,
             verifier_until=self.verifier_until, resources=MappingProxyType(self.resources),
             providers=providers, own_routes=own_routes, bundle=self.bundle,
-            denylist=self.denylist, head_buckets=buckets, head_digests=digests)
+            denylist=self.denylist, head_tree=tree)
 
     @property
     def touched(self) -> set[str]:
@@ -274,37 +262,16 @@ class _Build:
             return set(KINDS)
         return {*self.put_refs, *self.deleted_refs}
 
-    def _head_buckets(self, puts: Mapping[str, bytes], deletes: Sequence[str]
-                      ) -> tuple[tuple[Mapping[str, bytes], ...], tuple[bytes, ...]]:
-        """The head digest's buckets (key → entry) and bucket digests for the new state:
-        only the buckets of changed keys are hashed again."""
-        base = self.base
-        if base is None:
-            buckets: list[dict[str, bytes]] = [{} for _ in range(HEAD_BUCKETS)]
-            for key, raw in self.values.items():
-                if key != HEAD_KEY:
-                    buckets[_bucket(key)][key] = head_entry(key, _digest(raw))
-            return tuple(buckets), tuple(_bucket_digest(b) for b in buckets)
-        changed: dict[int, dict[str, bytes]] = {}
-        for key in chain(puts, deletes):
-            if key == HEAD_KEY:
-                continue
-            index = _bucket(key)
-            bucket = changed.get(index)
-            if bucket is None:
-                bucket = changed[index] = dict(base.head_buckets[index])
-            if key in puts:
-                bucket[key] = head_entry(key, _digest(puts[key]))
-            else:
-                bucket.pop(key, None)
-        all_buckets = list(base.head_buckets)
-        digests = list(base.head_digests)
-        for index, bucket in changed.items():
-            all_buckets[index] = bucket
-            digests[index] = _bucket_digest(bucket)
-        return tuple(all_buckets), tuple(digests)
+    def _head_tree(self, puts: Mapping[str, bytes], deletes: Sequence[str]) -> HeadTree:
+        """The head digest's tree for the new state: only the buckets of changed keys are
+        hashed again."""
+        if self.base is None:
+            return HeadTree.of((key, raw) for key, raw in self.values.items() if key != HEAD_KEY)
+        return self.base.head_tree.with_changes(
+            {key: raw for key, raw in puts.items() if key != HEAD_KEY},
+            [key for key in deletes if key != HEAD_KEY])
 
-    def _head(self, digests: Sequence[bytes], count: int) -> signed_pb2.ConfigHead:
+    def _head(self, tree: HeadTree, count: int) -> signed_pb2.ConfigHead:
         """The verified ConfigHead, which must commit to every other key exactly as stored."""
         raw = self.values.get(HEAD_KEY)
         if raw is None:
@@ -315,7 +282,7 @@ class _Build:
             raise SnapshotRejected(
                 f"config head says version {head.version} but was signed at {value.version}")
         # Equal digests already imply equal counts; the count only makes the message useful.
-        if head_root(digests) != head.digest:
+        if tree.digest != head.digest:
             raise SnapshotRejected(
                 f"stored config does not match its head (version {head.version}: head covers "
                 f"{head.count} keys, {count} are stored); a key was added, deleted or "
@@ -521,12 +488,10 @@ def _verifier(
 
 
 # Signer chains are checked once until they expire; verified values are remembered by
-# Verifier itself (mesh/signing.py); decoded payloads, value digests and what is read from
-# descriptor sets below, all bounded.
+# Verifier itself (mesh/signing.py); decoded payloads and what is read from descriptor sets
+# below, all bounded.
 _SIGNERS: dict[tuple[bytes, tuple[bytes, ...]], tuple[str, ec.EllipticCurvePublicKey, float]] = {}
 _DECODED: dict[tuple[str, str, bytes], Message] = {}
-_DIGESTS: dict[bytes, bytes] = {}
-_BUCKETS: dict[str, int] = {}
 _METHOD_KINDS: dict[tuple[bytes, tuple[str, ...]], Mapping[str, str]] = {}
 _RESPONSE_TYPES: dict[tuple[bytes, tuple[str, ...]], Mapping[str, type]] = {}
 _CACHE_LIMIT = 100_000
@@ -555,15 +520,6 @@ def _signer(chain_pem: bytes, roots: Sequence[x509.Certificate], trust_domain: s
     return key_id, public_key, expires
 
 
-def _digest(raw: bytes) -> bytes:
-    digest = _DIGESTS.get(raw)
-    if digest is None:
-        if len(_DIGESTS) >= _CACHE_LIMIT:
-            _DIGESTS.clear()
-        digest = _DIGESTS[raw] = value_digest(raw)
-    return digest
-
-
 def _decode(key: str, value: signed_pb2.SignedValue, kind: str, message: type[_M]) -> _M:
     """The payload as a message. Decoded once per (key, payload): compiles only read them."""
     if value.kind != kind:
@@ -581,19 +537,6 @@ def _decode(key: str, value: signed_pb2.SignedValue, kind: str, message: type[_M
         _DECODED.clear()
     _DECODED[memo] = decoded
     return decoded
-
-
-def _bucket(key: str) -> int:
-    index = _BUCKETS.get(key)
-    if index is None:
-        if len(_BUCKETS) >= _CACHE_LIMIT:
-            _BUCKETS.clear()
-        index = _BUCKETS[key] = head_bucket(key)
-    return index
-
-
-def _bucket_digest(bucket: Mapping[str, bytes]) -> bytes:
-    return bucket_digest(bucket[key] for key in sorted(bucket))
 
 
 def _remembered(cache: dict, memo: tuple, make: Callable[[], Mapping]) -> Mapping:  # type: ignore[type-arg]

@@ -172,7 +172,7 @@ class ConfigClient:
         # The last-known-good writer: the newest states to persist, and its task.
         self._to_persist: list[_Persist] = []
         self._persisting: asyncio.Task[None] | None = None
-        self._persist_wake = asyncio.Event()
+        self._saving = False  # a whole snapshot is being written (on a worker thread)
         self._unsynced = False  # journal records appended but not yet fsynced
         self._synced_at = -math.inf
         self.persisted_revision = 0
@@ -244,6 +244,8 @@ class ConfigClient:
                 # Let the newest state reach the disk (bounded); a kill leaves the last one.
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(persisting), PERSIST_ON_CLOSE_S)
+            if persisting is None or persisting.done():
+                self._lkg.close()
 
     async def close(self) -> None:
         """Stop watching; run() returns."""
@@ -371,18 +373,41 @@ class ConfigClient:
                     kept_version=applied.version if applied else None)
 
     def _persist(self, state: _Persist) -> None:
-        """Queue `state` for the last-known-good writer, starting it if it is idle."""
+        """Persist `state`: a change that follows what was written is appended to the
+        journal at once (one small write, on the loop); anything else, and anything while
+        the writer is busy with a whole snapshot, is queued for it."""
+        if state.change is not None and not self._to_persist and not self._saving:
+            try:
+                appended = self._lkg.append(state.revision, state.from_revision,
+                                            state.change.puts, state.change.deletes)
+            except OSError as exc:
+                self._lkg_failed(exc)
+                return
+            if appended:
+                self._written(state.revision, synced=False)
+                return
         self._to_persist.append(state)
-        self._persist_wake.set()
+        self._start_writer()
+
+    def _written(self, revision: int, synced: bool) -> None:
+        self.persisted_revision = revision
+        self.counters["lkg_writes"] += 1
+        if synced:
+            self._unsynced, self._synced_at = False, time.monotonic()
+        else:
+            self._unsynced = True
+            self._start_writer()
+
+    def _start_writer(self) -> None:
         if self._persisting is None or self._persisting.done():
             self._persisting = asyncio.create_task(self._write_lkg())
 
     async def _write_lkg(self) -> None:
-        """Write the queued states, newest first. Changes queued together become one journal
-        record, appended at once (a small write, on the loop) and fsynced at most
-        LKG_SYNC_INTERVAL_S later; anything else is a whole snapshot, written and fsynced on
-        a worker thread. Returns when everything is written and durable."""
-        while True:  # bounded: each pass writes, syncs or waits for a deadline that passes
+        """Write queued states (changes queued together as one journal record, or a whole
+        snapshot on a worker thread) and fsync appended records at most LKG_SYNC_INTERVAL_S
+        after the previous fsync, so changes in quick succession share one. Returns when
+        everything is written and durable."""
+        while True:  # bounded: each pass writes, syncs or sleeps until a deadline passes
             if self._to_persist:
                 states, self._to_persist = self._to_persist, []
                 await self._write_states(states)
@@ -391,34 +416,34 @@ class ConfigClient:
                 return
             wait = self._synced_at + LKG_SYNC_INTERVAL_S - time.monotonic()
             if wait > 0:
-                self._persist_wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._persist_wake.wait(), wait)
+                await asyncio.sleep(wait)
                 continue
+            synced_at = time.monotonic()
+            self._unsynced = False  # an append from here on needs another fsync
             try:
                 await asyncio.to_thread(self._lkg.sync)
             except OSError as exc:
                 self._lkg_failed(exc)
-            self._unsynced, self._synced_at = False, time.monotonic()
+            self._synced_at = synced_at
 
     async def _write_states(self, states: list[_Persist]) -> None:
         newest = states[-1]
         try:
-            appended = False
             if all(state.change is not None for state in states):
                 merged = _merged([state.change for state in states])  # type: ignore[misc]
-                appended = self._lkg.append(newest.revision, states[0].from_revision,
-                                            merged.puts, merged.deletes)
-            if appended:
-                self._unsynced = True
-            else:
+                if self._lkg.append(newest.revision, states[0].from_revision,
+                                    merged.puts, merged.deletes):
+                    self._written(newest.revision, synced=False)
+                    return
+            self._saving = True
+            try:
                 await asyncio.to_thread(self._lkg.save, newest.values, newest.revision)
-                self._unsynced, self._synced_at = False, time.monotonic()
+            finally:
+                self._saving = False
         except OSError as exc:
             self._lkg_failed(exc)
             return
-        self.persisted_revision = newest.revision
-        self.counters["lkg_writes"] += 1
+        self._written(newest.revision, synced=True)
 
     def _lkg_failed(self, exc: OSError) -> None:
         # Serving goes on from memory; only a restart while etcd is away would miss it.

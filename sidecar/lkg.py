@@ -67,9 +67,11 @@ class LastKnownGood:
         # until it has written or loaded, when record() writes a whole snapshot first.
         self._written: tuple[int, int, int] | None = None
         self._new_journal = False
+        self._journal_fd: int | None = None
 
     def save(self, values: Mapping[str, bytes], revision: int) -> None:
         """Replace the snapshot with `values` and empty the journal."""
+        self.close()  # the journal is about to be replaced
         data = signed_pb2.StoredSnapshot(revision=revision, values=dict(values)).SerializeToString()
         write_atomic(self.path, data, FILE_MODE)
         # The new snapshot is durable; records still in the journal are at or below its
@@ -103,31 +105,36 @@ class LastKnownGood:
         journal_bytes = written[2] + _FRAME.size + len(body)
         if journal_bytes > max(JOURNAL_MIN_BYTES, written[1]):
             return False
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(self.journal, flags, FILE_MODE)
-        try:
+        fd = self._journal_fd
+        if fd is None:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(self.journal, flags, FILE_MODE)
             if os.fstat(fd).st_size != written[2]:
+                os.close(fd)
                 return False
-            if written[2] == 0:
-                self._new_journal = True  # its directory entry is made durable by sync()
-            record = _FRAME.pack(len(body), hashlib.sha256(body).digest()) + body
+            self._journal_fd = fd
+            self._new_journal = written[2] == 0  # its directory entry: made durable by sync()
+        record = _FRAME.pack(len(body), hashlib.sha256(body).digest()) + body
+        try:
             if os.write(fd, record) != len(record):
                 raise OSError(errno.ENOSPC, "short write to the journal")
-        finally:
-            os.close(fd)
+        except OSError:
+            self.close()  # the next append checks the file's size again
+            raise
         self._written = (revision, written[1], journal_bytes)
         return True
 
+    def close(self) -> None:
+        """Close the journal (kept open between appends)."""
+        fd, self._journal_fd = self._journal_fd, None
+        if fd is not None:
+            os.close(fd)
+
     def sync(self) -> None:
         """Make every appended record durable."""
-        try:
-            fd = os.open(self.journal, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        if self._journal_fd is None:
+            return  # nothing appended since the last snapshot (which is durable)
+        os.fsync(self._journal_fd)
         if self._new_journal:
             fsync_directory(self.journal.parent)
             self._new_journal = False
