@@ -54,6 +54,10 @@ ApplyHook = Callable[[Snapshot], Awaitable[None]]
 # Updates changing at most this many keys compile on the event loop (well under a
 # millisecond); larger ones, and whole configs, on a worker thread.
 INLINE_UPDATE_KEYS = 64
+# Watch batches arriving this close together are compiled as one change (at most this long
+# after the first): see _gathered.
+COALESCE_QUIET_S = 0.002
+COALESCE_MAX_S = 0.05
 # How long run() waits, once stopped, for the last-known-good writer to finish.
 PERSIST_ON_CLOSE_S = 5.0
 # A journal record is fsynced at most this long after it is appended: changes that come
@@ -267,9 +271,7 @@ class ConfigClient:
         reader = asyncio.create_task(self._read(self._revision + 1, queue))
         try:
             while True:  # bounded by the watch: it ends with _Ended
-                items = [await queue.get()]
-                while not queue.empty():
-                    items.append(queue.get_nowait())
+                items = await _gathered(queue)
                 batches = [item for item in items if isinstance(item, WatchBatch)]
                 if batches:
                     self._attempt = 0
@@ -449,6 +451,27 @@ class ConfigClient:
         # Serving goes on from memory; only a restart while etcd is away would miss it.
         self.counters["lkg_write_failed"] += 1
         log.error("lkg_write_failed", path=str(self._lkg.path), error=exc.strerror)
+
+
+async def _gathered(queue: asyncio.Queue[WatchBatch | _Ended]) -> list[WatchBatch | _Ended]:
+    """The next item, and those that follow it within COALESCE_QUIET_S of each other (at
+    most COALESCE_MAX_S in all), up to the end of the watch. On a busy sidecar every wait
+    lasts at least one turn of the event loop, long enough for the reader to deliver what
+    etcd has already sent; so a backlog is compiled once, not once per batch."""
+    items = [await queue.get()]
+    deadline = time.monotonic() + COALESCE_MAX_S
+    while not isinstance(items[-1], _Ended):  # bounded by the deadline
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        remaining = deadline - time.monotonic()
+        if isinstance(items[-1], _Ended) or remaining <= 0:
+            break
+        try:
+            async with asyncio.timeout(min(COALESCE_QUIET_S, remaining)):
+                items.append(await queue.get())
+        except TimeoutError:
+            break
+    return items
 
 
 def _changed(values: Mapping[str, bytes], change: _Change) -> dict[str, bytes]:

@@ -15,7 +15,7 @@ from mesh.keys import resource_key
 from mesh.store.base import Compare, Delete, Event, KeyValue, Op, Put, TxnResult, WatchBatch
 from mesh.store.errors import StoreUnavailable
 from mesh.store.memory import MemoryStore
-from sidecar.config_client import Backoff, ConfigClient, _Change, _merged
+from sidecar.config_client import Backoff, ConfigClient, _Change, _Ended, _gathered, _merged
 from sidecar.lkg import LastKnownGood
 from sidecar.snapshot import Snapshot
 from tests.support.resources import CONSUMER_ID, SERVICE, put, route
@@ -310,3 +310,26 @@ async def test_changes_in_quick_succession_share_an_fsync(
         assert LastKnownGood(tmp_path).load().revision == revisions[-1]  # type: ignore[union-attr]
         await async_wait_until(lambda: not client._unsynced, timeout=5.0, what="v5 fsynced")
     assert 1 <= lkg.syncs < len(revisions)
+
+
+async def test_batches_close_together_are_gathered_into_one_compile(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What is queued, and what follows within the quiet interval, is taken at once; a batch
+    after a longer gap waits for the next round; the end of the watch ends the gathering."""
+    monkeypatch.setattr("sidecar.config_client.COALESCE_QUIET_S", 0.2)
+    monkeypatch.setattr("sidecar.config_client.COALESCE_MAX_S", 1.0)
+    queue: asyncio.Queue = asyncio.Queue()
+    for revision in (2, 3):
+        queue.put_nowait(_batch(revision, ("put", "a", b"x")))
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, queue.put_nowait, _batch(4, ("put", "a", b"y")))
+    gathered = await _gathered(queue)
+    assert [item.revision for item in gathered] == [2, 3, 4]
+    late = asyncio.Event()
+    loop.call_later(0.6, lambda: (queue.put_nowait(_batch(6, ("put", "a", b"z"))), late.set()))
+    queue.put_nowait(_batch(5, ("put", "a", b"z")))
+    assert [item.revision for item in await _gathered(queue)] == [5]
+    await asyncio.wait_for(late.wait(), 5)
+    ended = _Ended(None)
+    queue.put_nowait(ended)
+    assert [getattr(item, "revision", item) for item in await _gathered(queue)] == [6, ended]
