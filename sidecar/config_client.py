@@ -137,6 +137,10 @@ class _Ended:
         self.error = error
 
 
+# Watch batches (or the end of the watch), each with the time the reader took it in.
+_Queue = asyncio.Queue[tuple[float, "WatchBatch | _Ended"]]
+
+
 class ConfigClient:
     """One long-lived task (`run`) owned by the sidecar's TaskGroup. It never writes to the
     store: the sidecar's etcd user has a read-only role."""
@@ -267,7 +271,7 @@ class ConfigClient:
     async def _follow(self) -> None:
         """Watch from the revision after the last one seen. Batches that queued up while the
         previous ones were applied are applied together. Returns only once closed."""
-        queue: asyncio.Queue[WatchBatch | _Ended] = asyncio.Queue()
+        queue: _Queue = asyncio.Queue()
         reader = asyncio.create_task(self._read(self._revision + 1, queue))
         try:
             while True:  # bounded by the watch: it ends with _Ended
@@ -289,15 +293,15 @@ class ConfigClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
 
-    async def _read(self, start: int, queue: asyncio.Queue[WatchBatch | _Ended]) -> None:
+    async def _read(self, start: int, queue: _Queue) -> None:
         try:
             async with aclosing(self._store.watch(CONFIG_PREFIX.encode(), start)) as batches:
                 async for batch in batches:
-                    queue.put_nowait(batch)
+                    queue.put_nowait((time.monotonic(), batch))
         except Exception as exc:  # handed to _follow, which raises it in run()'s loop
-            queue.put_nowait(_Ended(exc))
+            queue.put_nowait((time.monotonic(), _Ended(exc)))
             return
-        queue.put_nowait(_Ended(None))
+        queue.put_nowait((time.monotonic(), _Ended(None)))
 
     async def _take(self, change: _Change) -> None:
         """Apply a change read from the watch: as an update of the applied config when that
@@ -453,22 +457,26 @@ class ConfigClient:
         log.error("lkg_write_failed", path=str(self._lkg.path), error=exc.strerror)
 
 
-async def _gathered(queue: asyncio.Queue[WatchBatch | _Ended]) -> list[WatchBatch | _Ended]:
-    """The next item, and those that follow it within COALESCE_QUIET_S of each other (at
-    most COALESCE_MAX_S in all), up to the end of the watch. On a busy sidecar every wait
-    lasts at least one turn of the event loop, long enough for the reader to deliver what
-    etcd has already sent; so a backlog is compiled once, not once per batch."""
-    items = [await queue.get()]
-    deadline = time.monotonic() + COALESCE_MAX_S
+async def _gathered(queue: _Queue) -> list[WatchBatch | _Ended]:
+    """The next item, and those that follow it with gaps no longer than a quiet interval (at
+    most COALESCE_MAX_S in all), up to the end of the watch. The quiet interval is
+    COALESCE_QUIET_S, or longer when the first item waited in the queue (the sidecar is
+    busy, and etcd has likely sent more that the reader has yet to take in): a backlog is
+    compiled once, not once per batch."""
+    received, first = await queue.get()
+    items = [first]
+    now = time.monotonic()
+    quiet = min(COALESCE_MAX_S, max(COALESCE_QUIET_S, (now - received) / 2))
+    deadline = now + COALESCE_MAX_S
     while not isinstance(items[-1], _Ended):  # bounded by the deadline
         while not queue.empty():
-            items.append(queue.get_nowait())
+            items.append(queue.get_nowait()[1])
         remaining = deadline - time.monotonic()
         if isinstance(items[-1], _Ended) or remaining <= 0:
             break
         try:
-            async with asyncio.timeout(min(COALESCE_QUIET_S, remaining)):
-                items.append(await queue.get())
+            async with asyncio.timeout(min(quiet, remaining)):
+                items.append((await queue.get())[1])
         except TimeoutError:
             break
     return items

@@ -319,17 +319,36 @@ async def test_batches_close_together_are_gathered_into_one_compile(
     monkeypatch.setattr("sidecar.config_client.COALESCE_QUIET_S", 0.2)
     monkeypatch.setattr("sidecar.config_client.COALESCE_MAX_S", 1.0)
     queue: asyncio.Queue = asyncio.Queue()
-    for revision in (2, 3):
-        queue.put_nowait(_batch(revision, ("put", "a", b"x")))
     loop = asyncio.get_running_loop()
-    loop.call_later(0.05, queue.put_nowait, _batch(4, ("put", "a", b"y")))
+
+    def put(item: object) -> None:
+        queue.put_nowait((loop.time(), item))
+
+    for revision in (2, 3):
+        put(_batch(revision, ("put", "a", b"x")))
+    loop.call_later(0.05, put, _batch(4, ("put", "a", b"y")))
     gathered = await _gathered(queue)
     assert [item.revision for item in gathered] == [2, 3, 4]
     late = asyncio.Event()
-    loop.call_later(0.6, lambda: (queue.put_nowait(_batch(6, ("put", "a", b"z"))), late.set()))
-    queue.put_nowait(_batch(5, ("put", "a", b"z")))
+    loop.call_later(0.6, lambda: (put(_batch(6, ("put", "a", b"z"))), late.set()))
+    put(_batch(5, ("put", "a", b"z")))
     assert [item.revision for item in await _gathered(queue)] == [5]
     await asyncio.wait_for(late.wait(), 5)
     ended = _Ended(None)
-    queue.put_nowait(ended)
+    put(ended)
     assert [getattr(item, "revision", item) for item in await _gathered(queue)] == [6, ended]
+
+
+async def test_a_batch_that_waited_widens_the_quiet_interval(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first batch that sat in the queue (a busy sidecar) waits longer for the next one,
+    never past COALESCE_MAX_S."""
+    monkeypatch.setattr("sidecar.config_client.COALESCE_QUIET_S", 0.01)
+    monkeypatch.setattr("sidecar.config_client.COALESCE_MAX_S", 0.5)
+    queue: asyncio.Queue = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    queue.put_nowait((loop.time() - 0.4, _batch(2, ("put", "a", b"x"))))  # waited 0.4 s
+    loop.call_later(0.1, lambda: queue.put_nowait((loop.time(), _batch(3, ("put", "a", b"y")))))
+    started = loop.time()
+    assert [item.revision for item in await _gathered(queue)] == [2, 3]
+    assert loop.time() - started < 1.0
