@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mesh.audit.encoding import encode_record, record_hash
-from mesh.audit.record import Record, to_proto
+from mesh.audit.record import Record
+from mesh.audit.record_encoding import encode_linked
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,6 @@ def link(records: Sequence[Record], seq: int, head: str) -> Linked:
     lines = []
     for record in records:
         seq += 1
-        message = to_proto(record, seq, head)
-        head = message.hash = record_hash(message)
-        lines.append(encode_record(message))
+        head, line = encode_linked(record, seq, head)
+        lines.append(line)
     return Linked(data=b"".join(lines), seq=seq, hash=head)

@@ -24,8 +24,8 @@ class PayloadDigest:
     def __post_init__(self) -> None:
         if len(self.sha256) != 64 or self.sha256.strip("0123456789abcdef"):
             raise ValueError("sha256 must be 64 lowercase hex digits")
-        if self.messages is not None and self.messages < 0:
-            raise ValueError("a stream cannot carry a negative number of messages")
+        if self.messages is not None and (type(self.messages) is not int or not 0 <= self.messages < 1 << 64):
+            raise ValueError("a stream's message count must be an int that fits uint64")
 
 
 def message_digest(message: bytes) -> PayloadDigest:

@@ -1,7 +1,8 @@
 """AuditLog: the writer of one sidecar's audit log, off the request path.
 
-`append` queues a record (sync, never blocks, never drops); `run` batches, chains, writes and
-fsyncs, signs checkpoints and publishes them; `close` flushes everything that was accepted.
+`append` queues a record (sync, never blocks, never drops); `run` starts the writer thread,
+which batches, chains, writes and fsyncs the records and signs checkpoints, and publishes the
+checkpoints; `close` flushes everything that was accepted.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
+import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,8 +52,9 @@ class AuditLog:
     """One sidecar's tamper-evident audit log in `directory` (see mesh/audit/README.md).
 
     `identity` returns the sidecar's current workload identity (certificate, chain and key);
-    it signs checkpoints and names the writer. Use from one event loop: `append` from the
-    data path, `run()` as a task of the sidecar's TaskGroup, `close()` on shutdown.
+    it signs checkpoints and names the writer. `append`, `available`, `open`, `run` and
+    `close` belong to one event loop. `run` starts the writer thread, which does the rest
+    (batching, chaining, writing, fsync, signing) without waking the event loop per batch.
     """
 
     def __init__(
@@ -66,16 +70,27 @@ class AuditLog:
         self._settings = settings or AuditSettings()
         self._opener = opener
         self._publisher = CheckpointPublisher(sink, self._settings.retry_initial, self._settings.retry_max)
+        self._high_water = self._settings.capacity - self._settings.headroom
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # From the event loop to the writer thread. Only the loop changes `_accepted` and only
+        # the writer changes `_written`, so their difference (the backlog) needs no lock.
         self._queue: deque[Record] = deque()
-        self._in_batch = 0
-        self._wakeup = asyncio.Event()
+        self._accepted = 0
+        self._written = 0
+        # Wakes the writer when it waits for work: rung by the first append of a batch (`_rung`
+        # is True until the writer takes the batch), by close() and by the end of run().
+        self._doorbell: queue.SimpleQueue[None] = queue.SimpleQueue()
+        self._rung = False
+        self._halt = threading.Event()  # set when run() ends: the writer stops after its step
+        self._opening = threading.Lock()  # open() and the writer may both try to open the segment
         self._stopped = asyncio.Event()
         self._started = False
         self._closing = False
-        self._failing = False
-        self._backpressure = False
+        self._backpressure = False  # the event loop's
+        self._failing = False  # the writer's
         self._final_checkpoint_tried = False
-        # The open segment; the chain head (seq, hash) advances only after a durable write.
+        # The open segment, the writer's (open() may set it before run() starts). The chain
+        # head (seq, hash) advances only after a durable write.
         self._file: SegmentFile | None = None
         self._path: Path | None = None
         self._log_id = ""
@@ -88,13 +103,16 @@ class AuditLog:
     @property
     def available(self) -> bool:
         """Whether the sidecar may admit new calls: the segment is open, the last write
-        succeeded, the queue is below its high-water mark and the log is not closing."""
+        succeeded, the backlog is below its high-water mark and the log is not closing."""
+        if self._backpressure and self.backlog <= self._high_water // 2:  # hysteresis, see append
+            self._backpressure = False
+            log.info("audit_backpressure_ended", backlog=self.backlog)
         return self._file is not None and not (self._failing or self._backpressure or self._closing)
 
     @property
     def backlog(self) -> int:
         """Records accepted but not yet durable."""
-        return len(self._queue) + self._in_batch
+        return self._accepted - self._written
 
     @property
     def path(self) -> Path | None:
@@ -114,34 +132,44 @@ class AuditLog:
         """
         if self._closing:
             raise AuditUnavailable("audit log is closed")
-        held = self.backlog
+        held = self._accepted - self._written
         if held >= self._settings.capacity:
             raise AuditUnavailable("audit queue is full")
         self._queue.append(record)
-        if held + 1 >= self._settings.capacity - self._settings.headroom and not self._backpressure:
+        self._accepted += 1
+        if held + 1 >= self._high_water and not self._backpressure:
             self._backpressure = True
             log.warning("audit_backpressure_started", backlog=held + 1)
-        self._wakeup.set()
+        if not self._rung:
+            self._rung = True
+            self._doorbell.put(None)
 
     async def open(self) -> None:
         """Open (or continue) the segment now, so the log is available before the first call.
-        run() opens it too, retrying, if this fails."""
-        await self._ensure_open()
+        The writer opens it too, retrying, if this fails."""
+        await asyncio.to_thread(self._ensure_open)
 
     async def run(self) -> None:
-        """Write until close(); owned by the sidecar's TaskGroup."""
+        """Write until close(); owned by the sidecar's TaskGroup. Starts the writer thread and
+        publishes its checkpoints. Cancelled, it stops the writer after the step in hand."""
         if self._started:
             raise RuntimeError("AuditLog.run() was already started")
         self._started = True
+        self._loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = self._loop.create_future()
+        writer = threading.Thread(target=self._writer, args=(self._loop, finished),
+                                  name="audit-writer", daemon=True)
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._publisher.run())
+                writer.start()
                 try:
-                    await self._write_loop()
+                    await finished
                 finally:
+                    self._halt.set()
+                    self._doorbell.put(None)
                     self._publisher.stop()
         finally:
-            self._close_file()
             self._stopped.set()
 
     async def close(self, timeout: float = 30.0) -> None:
@@ -151,7 +179,7 @@ class AuditLog:
         if not self._closing:
             self._closing = True
             log.info("audit_close_requested", backlog=self.backlog)
-        self._wakeup.set()
+        self._doorbell.put(None)
         if not self._started and not self.backlog:
             return  # nothing accepted, nothing to write (a run() started later just exits)
         try:
@@ -163,17 +191,32 @@ class AuditLog:
             log.error("audit_records_unwritten", unwritten=self.backlog)
             raise AuditUnavailable(f"{self.backlog} audit records were not written")
 
-    async def _write_loop(self) -> None:
-        await self._retrying(self._ensure_open)
-        while True:
-            records = await self._next_batch()
-            if records is None:
-                return
-            await self._commit(records)
+    # Everything below runs in the writer thread, except _ensure_open (also open()'s).
 
-    async def _next_batch(self) -> list[Record] | None:
-        """The next records to write; [] when only a checkpoint is due; None when closed."""
-        while not self._queue:
+    def _writer(self, loop: asyncio.AbstractEventLoop, finished: asyncio.Future[None]) -> None:
+        """The writer thread: write until closed or halted, then hand run() the outcome (an
+        unexpected exception ends run() with it, as a task's would)."""
+        error: Exception | None = None
+        try:
+            if self._retrying(self._ensure_open):
+                while (records := self._next_batch()) is not None:
+                    self._commit(records)
+        except Exception as err:
+            error = err
+        finally:
+            self._close_file()
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            loop.call_soon_threadsafe(_settle, finished, error)
+
+    def _next_batch(self) -> list[Record] | None:
+        """The next records to write; [] when only a checkpoint is due; None when done."""
+        while True:
+            while not self._doorbell.empty():  # rings for records the check below sees anyway
+                self._doorbell.get_nowait()
+            if self._queue:  # looked at after `_rung` went False: no append goes unnoticed
+                break
+            if self._halt.is_set():
+                return None
             if self._closing:
                 if self._uncheckpointed and not self._final_checkpoint_tried:
                     self._final_checkpoint_tried = True
@@ -182,21 +225,20 @@ class AuditLog:
             due_in = self._checkpoint_due_in()
             if due_in is not None and due_in <= 0:
                 return []
-            self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), due_in)
-            except TimeoutError:
-                pass
-        # Group commit: a short linger lets the records of concurrent calls share one write,
-        # one fsync and one worker-thread hop. Appending never waits for it.
+            with contextlib.suppress(queue.Empty):
+                self._doorbell.get(timeout=due_in)
+        if self._halt.is_set():
+            return None
+        # Group commit: lingering lets the records of that window share one write, one fsync
+        # and one wakeup of this thread (appends meanwhile do not ring). Appending never waits.
         linger = self._settings.batch_linger
         if linger > 0 and len(self._queue) < self._settings.batch_max and not self._closing:
-            await asyncio.sleep(linger)
+            time.sleep(linger)
+        self._rung = False  # from here on, an append rings for the next batch
         count = min(len(self._queue), self._settings.batch_max)
-        self._in_batch = count
         return [self._queue.popleft() for _ in range(count)]
 
-    async def _commit(self, records: list[Record]) -> None:
+    def _commit(self, records: list[Record]) -> None:
         """Write `records` (and a checkpoint when one is due) durably, retrying until that
         works. Only then does the chain head move."""
         linked: Linked | None = None
@@ -206,51 +248,41 @@ class AuditLog:
         delay = self._settings.retry_initial
         while True:
             try:
-                await self._ensure_open()
+                self._ensure_open()
                 head = (self._log_id, self._seq, self._head)
                 if linked is None or linked_from != head:  # first try, or a new segment began
                     pending = self._uncheckpointed + len(records)
-                    if not self._checkpoint_due(pending):
-                        # The common case in one worker-thread hop: chain, write, fsync.
-                        linked = await asyncio.to_thread(self._link_and_append, records, self._seq, self._head)
-                        linked_from, checkpoint = head, None
-                        break
-                    linked = await asyncio.to_thread(link, records, self._seq, self._head)
-                    linked_from, checkpoint = head, None
-                    checkpoint = await self._sign(linked)
+                    linked, linked_from = link(records, self._seq, self._head), head
+                    checkpoint = self._sign(linked) if self._checkpoint_due(pending) else None
                 data = linked.data
                 if checkpoint is not None:
                     data += encode_entry(audit_pb2.AuditEntry(checkpoint=checkpoint))
                 if data:
-                    await asyncio.to_thread(self._append_durably, data)
+                    self._append_durably(data)
                 break
             except _RETRYABLE as err:
                 self._report_failure(err)
-                await asyncio.sleep(delay)  # backoff while the disk is failing
+                if self._halt.wait(delay):  # backoff while the disk is failing
+                    return  # run() ended: the records stay unwritten, close() says so
                 delay = min(delay * 2, self._settings.retry_max)
         assert linked is not None
         self._seq, self._head = linked.seq, linked.hash
-        self._in_batch = 0
         self._uncheckpointed = 0 if checkpoint is not None else pending
-        if checkpoint is not None:
-            self._publisher.offer(checkpoint)
+        self._written += len(records)
+        if checkpoint is not None and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to send it
+                self._loop.call_soon_threadsafe(self._publisher.offer, checkpoint)
         self._report_recovery()
-        low_water = (self._settings.capacity - self._settings.headroom) // 2
-        if self._backpressure and self.backlog <= low_water:
-            self._backpressure = False
-            log.info("audit_backpressure_ended", backlog=self.backlog)
 
-    async def _sign(self, linked: Linked) -> audit_pb2.AuditCheckpoint | None:
+    def _sign(self, linked: Linked) -> audit_pb2.AuditCheckpoint | None:
         """A checkpoint over the head `linked` leads to, or None when it cannot be signed
         now (the records go on without it; the next try is an interval later)."""
         self._last_checkpoint = time.monotonic()
-        log_id = self._log_id
         try:
-            return await asyncio.to_thread(
-                lambda: sign_checkpoint(self._identity(), log_id, linked.seq, linked.hash)
-            )
-        except Exception as err:  # an unusable key must never stop the records; CancelledError passes
-            log.error("audit_checkpoint_unsigned", log_id=log_id, seq=linked.seq, error=type(err).__name__)
+            return sign_checkpoint(self._identity(), self._log_id, linked.seq, linked.hash)
+        except Exception as err:  # an unusable key must never stop the records
+            log.error("audit_checkpoint_unsigned", log_id=self._log_id, seq=linked.seq,
+                      error=type(err).__name__)
             return None
 
     def _checkpoint_due(self, pending: int) -> bool:
@@ -266,28 +298,31 @@ class AuditLog:
             return None
         return self._settings.checkpoint_interval - (time.monotonic() - self._last_checkpoint)
 
-    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> None:
-        """Run `step` until it works, with backoff; give up only when the log is closing
-        with nothing left to write."""
+    def _retrying(self, step: Callable[[], None]) -> bool:
+        """Run `step` until it works, with backoff. False when it never did: the log closed
+        with nothing left to write, or run() ended."""
         delay = self._settings.retry_initial
         while not (self._closing and not self.backlog):
             try:
-                await step()
+                step()
             except _RETRYABLE as err:
                 self._report_failure(err)
-                await asyncio.sleep(delay)  # backoff while the disk is failing
+                if self._halt.wait(delay):  # backoff while the disk is failing
+                    return False
                 delay = min(delay * 2, self._settings.retry_max)
                 continue
             self._report_recovery()
-            return
+            return True
+        return False
 
-    async def _ensure_open(self) -> None:
-        if self._file is None:
-            await asyncio.to_thread(self._open_segment)
+    def _ensure_open(self) -> None:
+        with self._opening:
+            if self._file is None:
+                self._open_segment()
 
     def _open_segment(self) -> None:
         """Continue the newest segment if its tail verifies and it is ours; else start the
-        next one, recording why. Runs in a worker thread."""
+        next one, recording why."""
         writer = spiffe_id_of(self._identity().cert)
         self._directory.mkdir(parents=True, exist_ok=True)
         paths = segment_paths(self._directory)
@@ -330,17 +365,10 @@ class AuditLog:
                  previous=previous.file if previous else None,
                  reason=previous.reason if previous else None)
 
-    def _link_and_append(self, records: list[Record], seq: int, head: str) -> Linked:
-        """Chain `records` after (seq, head) and write them durably. Worker thread."""
-        linked = link(records, seq, head)
-        if linked.data:
-            self._append_durably(linked.data)
-        return linked
-
     def _append_durably(self, data: bytes) -> None:
         """Write and fsync `data`; on failure cut the file back to its last durable size so a
         retry never appends after a torn line (and drop the file if even that fails, so the
-        next attempt reopens it and verifies its tail). Runs in a worker thread."""
+        next attempt reopens it and verifies its tail)."""
         segment = self._file
         assert segment is not None
         try:
@@ -372,6 +400,16 @@ class AuditLog:
                 segment.close()
             except OSError as err:
                 log.warning("audit_segment_close_failed", path=str(self._path), error=_describe(err))
+
+
+def _settle(finished: asyncio.Future[None], error: Exception | None) -> None:
+    """Hand the writer thread's outcome to run() (on the event loop)."""
+    if finished.done():  # run() was cancelled meanwhile
+        return
+    if error is None:
+        finished.set_result(None)
+    else:
+        finished.set_exception(error)
 
 
 def _log_id_of(path: Path) -> str:

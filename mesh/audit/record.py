@@ -1,13 +1,14 @@
 """Record: one exchange as one sidecar handled it, the value the data path hands the log.
 
-The writer turns it into the AuditRecord message (mesh/v1/audit.proto) when it chains it, off
-the request path.
+It holds the fields of the AuditRecord message (mesh/v1/audit.proto) as plain values and is
+checked when it is made; the writer encodes it when it chains it, off the request path
+(record_encoding.py; `to_proto` is the general route, through protobuf).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 import grpc
@@ -27,6 +28,10 @@ _DECISIONS: dict[str, audit_pb2.AuditDecision] = {
     "deny": audit_pb2.AUDIT_DECISION_DENY,
 }
 _STATUS_NAMES = frozenset(code.name for code in grpc.StatusCode)
+_ZERO = timedelta(0)
+_MAX_DURATION = timedelta(seconds=315_576_000_000)  # google.protobuf.Duration's range
+_UINT64_END = 1 << 64
+_INT64_END = 1 << 63
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,24 +60,32 @@ class Record:
     duration: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
+        # On the event loop: cheap checks only, but all that the writer relies on.
         if self.side not in _SIDES:
             raise ValueError(f"side must be 'outbound' or 'inbound', not {self.side!r}")
         if self.decision not in _DECISIONS:
             raise ValueError(f"decision must be 'allow' or 'deny', not {self.decision!r}")
         if self.status not in _STATUS_NAMES:
             raise ValueError(f"status must be a gRPC status code name, not {self.status!r}")
-        if self.time.tzinfo is None:
+        offset = self.time.utcoffset()
+        if offset is None:
             raise ValueError("time must be timezone-aware")
-        if self.duration < timedelta(0):
-            raise ValueError("duration cannot be negative")
-        if not 0 <= self.config_version < 1 << 64:
-            raise ValueError("config_version must fit uint64")
-        if not -(1 << 63) <= self.config_revision < 1 << 63:
-            raise ValueError("config_revision must fit int64")
+        if offset:
+            try:
+                self.time.astimezone(timezone.utc)
+            except OverflowError:
+                raise ValueError("time must fall within the years 1 to 9999 in UTC") from None
+        if not _ZERO <= self.duration <= _MAX_DURATION:
+            raise ValueError("duration must be between 0 and 10,000 years")
+        if type(self.config_version) is not int or not 0 <= self.config_version < _UINT64_END:
+            raise ValueError("config_version must be an int that fits uint64")
+        if type(self.config_revision) is not int or not -_INT64_END <= self.config_revision < _INT64_END:
+            raise ValueError("config_revision must be an int that fits int64")
+        if type(self.mappings) is not tuple:
+            raise ValueError("mappings must be a tuple")
         # A string protobuf cannot encode would wedge the writer; refuse it here instead.
-        for text in (self.exchange_id, self.caller, self.callee, self.method, self.purpose,
-                     self.rule, *self.mappings):
-            text.encode("utf-8")
+        "".join((self.exchange_id, self.caller, self.callee, self.method, self.purpose, self.rule,
+                 *self.mappings)).encode("utf-8")
 
 
 def to_proto(record: Record, seq: int, prev_hash: str) -> audit_pb2.AuditRecord:

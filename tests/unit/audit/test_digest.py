@@ -44,10 +44,11 @@ def test_empty_stream_digest_is_sha256_of_nothing_with_zero_messages() -> None:
 
 @pytest.mark.parametrize(
     ("sha256", "messages"),
-    [("ab" * 31, None), ("AB" * 32, None), ("zz" * 32, None), ("ab" * 32, -1)],
-    ids=["short", "upper-case", "not hex", "negative count"],
+    [("ab" * 31, None), ("AB" * 32, None), ("zz" * 32, None), ("ab" * 32, -1), ("ab" * 32, 1 << 64),
+     ("ab" * 32, 2.0)],
+    ids=["short", "upper-case", "not hex", "negative count", "count past uint64", "count not an int"],
 )
-def test_payload_digest_refuses_malformed_values(sha256: str, messages: int | None) -> None:
-    """A digest is 64 lowercase hex digits and a stream count is never negative."""
+def test_payload_digest_refuses_malformed_values(sha256: str, messages: object) -> None:
+    """A digest is 64 lowercase hex digits and a stream count an int that fits uint64."""
     with pytest.raises(ValueError):
-        PayloadDigest(sha256=sha256, messages=messages)
+        PayloadDigest(sha256=sha256, messages=messages)  # type: ignore[arg-type]

@@ -312,3 +312,58 @@ async def test_unusable_identity_skips_checkpoints_but_keeps_records(tmp_path: P
     assert log.path is not None and len(records_of(log.path)) == 1
     assert sink.checkpoints == []
     assert "audit_checkpoint_unsigned" in [event["event"] for event in events]
+
+
+async def test_cancelled_run_stops_its_writer_thread(tmp_path: Path, identity: Issued) -> None:
+    """run() owns the writer thread: once run() is cancelled, the thread ends too."""
+    before = set(threading.enumerate())
+    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings())
+    task = asyncio.create_task(log.run())
+    await async_wait_until(lambda: log.available, what="the log to open")
+    writers = [t for t in threading.enumerate() if t.name == "audit-writer" and t not in before]
+    assert len(writers) == 1
+    await _stop(task)
+    await async_wait_until(lambda: not writers[0].is_alive(), what="the writer thread to end")
+
+
+async def test_open_while_the_writer_opens_makes_one_segment(tmp_path: Path, identity: Issued) -> None:
+    """open() racing run()'s own opening still opens a single segment."""
+    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings())
+    async with running(log):
+        await log.open()
+        log.append(record(0))
+    assert [p.name for p in segment_paths(tmp_path)] == ["audit-000001.jsonl"]
+    assert log.path is not None and len(records_of(log.path)) == 1
+
+
+async def test_a_burst_of_records_shares_one_write_and_fsync(tmp_path: Path, identity: Issued) -> None:
+    """Group commit: records appended together are written and fsynced as one batch."""
+    syncs = 0
+
+    class CountingFile(OsSegmentFile):
+        def sync(self) -> None:
+            nonlocal syncs
+            syncs += 1
+            super().sync()
+
+    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings(), opener=CountingFile)
+    async with running(log):
+        await async_wait_until(lambda: log.available, what="the log to open")
+        opened = syncs
+        for index in range(50):
+            log.append(record(index))
+        await async_wait_until(lambda: log.backlog == 0, what="the burst to be written")
+        assert syncs - opened == 1
+    assert log.path is not None and len(records_of(log.path)) == 50
+
+
+async def test_unexpected_writer_error_ends_run_with_it(tmp_path: Path, identity: Issued) -> None:
+    """A bug in the writer thread is not swallowed: run() raises it, as a task would."""
+
+    def broken(path: Path, create: bool) -> SegmentFile:
+        raise RuntimeError("bug in the opener")
+
+    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings(), opener=broken)
+    with pytest.raises(ExceptionGroup) as raised:
+        await asyncio.wait_for(log.run(), timeout=10.0)
+    assert raised.group_contains(RuntimeError, match="bug in the opener")

@@ -4,7 +4,7 @@ AuditRecord."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -21,13 +21,21 @@ from tests.unit.audit.logs import record
         {"decision": "maybe"},
         {"status": "FINE"},
         {"time": datetime(2025, 4, 1, 9, 0)},
+        {"time": datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))},
         {"duration": timedelta(seconds=-1)},
+        {"duration": timedelta(days=3_652_501)},
         {"config_version": -1},
+        {"config_version": 7.0},
         {"config_revision": 1 << 63},
+        {"config_revision": True},
         {"purpose": "bad \udc80 surrogate"},
+        {"mappings": ["kaigo-resident@3"]},
+        {"mappings": ("kaigo-resident@3", "bad \udc80 surrogate")},
     ],
-    ids=["side", "decision", "status", "naive time", "negative duration", "negative version",
-         "revision overflow", "unencodable text"],
+    ids=["side", "decision", "status", "naive time", "time past year 9999 in UTC", "negative duration",
+         "duration past 10,000 years", "negative version", "version not an int", "revision overflow",
+         "revision a bool", "unencodable text",
+         "mappings not a tuple", "unencodable mapping"],
 )
 def test_invalid_record_is_refused_at_construction(change: dict[str, object]) -> None:
     """Each invalid field raises ValueError when the Record is made, so the writer never sees it."""
