@@ -58,7 +58,7 @@ class OsSegmentFile:
             view = view[written:]
 
     def sync(self) -> None:
-        pass  # EXPERIMENT
+        os.fsync(self._fd)
 
     def truncate(self, size: int) -> None:
         os.ftruncate(self._fd, size)
