@@ -4,6 +4,7 @@ correctly however long the lines are."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from mesh.audit.chain import link
 from mesh.audit.encoding import encode_entry, header_hash
 from mesh.audit.errors import BrokenSegment
-from mesh.audit.segment import _lines_backwards, read_tail, segment_path, segment_paths
+from mesh.audit.segment import OsSegmentFile, _lines_backwards, read_tail, segment_path, segment_paths
 from mesh.v1 import audit_pb2
 from tests.unit.audit.logs import record
 
@@ -67,3 +68,24 @@ def test_tail_with_a_checkpoint_for_another_record_is_broken(tmp_path: Path) -> 
     path.write_bytes(path.read_bytes() + encode_entry(audit_pb2.AuditEntry(checkpoint=stray)))
     with pytest.raises(BrokenSegment, match="does not cover"):
         read_tail(path)
+
+
+def test_sync_fsyncs_the_segment_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record counts as written only once it is durable: sync() must reach the disk."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    path = tmp_path / "audit-000001.jsonl"
+    segment = OsSegmentFile(path, True)
+    try:
+        segment.write(b'{"seq":1}\n')
+        before = len(synced)
+        segment.sync()
+    finally:
+        segment.close()
+    assert path.stat().st_ino in synced[before:]
