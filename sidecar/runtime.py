@@ -312,7 +312,9 @@ def _audit(settings: Settings, holder: list["Sidecar"]) -> tuple[AuditLog | None
         checkpoint_sink = sink
     audit_log = AuditLog(settings.audit_dir, lambda: holder[0].identity(), checkpoint_sink,
                          AuditSettings(checkpoint_every=settings.audit_checkpoint_every,
-                                       checkpoint_interval=settings.audit_checkpoint_seconds))
+                                       checkpoint_interval=settings.audit_checkpoint_seconds,
+                                       batch_linger=settings.audit_batch_linger_seconds,
+                                       sync_interval=settings.audit_sync_interval_seconds))
     return audit_log, Auditor(audit_log, settings.spiffe_id), sink
 
 

@@ -15,6 +15,11 @@ from sidecar.errors import ConfigError
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_DRAIN_SECONDS = 5.0
 DEFAULT_MAX_CONNECTION_AGE_SECONDS = 600.0
+# AuditConfig.batchLinger and .syncInterval (proto/mesh/v1/sidecar_config.proto).
+DEFAULT_AUDIT_BATCH_LINGER_SECONDS = 0.025
+MAX_AUDIT_BATCH_LINGER_SECONDS = 1.0
+DEFAULT_AUDIT_SYNC_INTERVAL_SECONDS = 0.2
+MAX_AUDIT_SYNC_INTERVAL_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +59,12 @@ class Settings:
     join_token_file: Path | None = None
     # Health-only listener for kubelet probes (may be off loopback: it says SERVING or not).
     health: str | None = None
-    # The audit log's directory and checkpoint cadence (None: no audit log).
+    # The audit log's directory, checkpoint cadence and write batching (None: no audit log).
     audit_dir: Path | None = None
     audit_checkpoint_every: int = 1000
     audit_checkpoint_seconds: float = 10.0
+    audit_batch_linger_seconds: float = DEFAULT_AUDIT_BATCH_LINGER_SECONDS
+    audit_sync_interval_seconds: float = DEFAULT_AUDIT_SYNC_INTERVAL_SECONDS
 
 
 def parse_config(text: str) -> pb.SidecarConfig:
@@ -128,6 +135,15 @@ def to_settings(config: pb.SidecarConfig, base: Path = Path(".")) -> Settings:
             problems.append("join.tokenFile: required")
     if config.HasField("audit") and not config.audit.directory:
         problems.append("audit.directory: required")
+    linger = _seconds(config.audit.batch_linger, DEFAULT_AUDIT_BATCH_LINGER_SECONDS)
+    if linger > MAX_AUDIT_BATCH_LINGER_SECONDS:
+        problems.append(f"audit.batchLinger: at most {MAX_AUDIT_BATCH_LINGER_SECONDS:g}s")
+    sync_interval = (0.0 if config.audit.fsync_every_batch
+                     else _seconds(config.audit.sync_interval, DEFAULT_AUDIT_SYNC_INTERVAL_SECONDS))
+    if sync_interval > MAX_AUDIT_SYNC_INTERVAL_SECONDS:
+        problems.append(f"audit.syncInterval: at most {MAX_AUDIT_SYNC_INTERVAL_SECONDS:g}s")
+    if config.audit.fsync_every_batch and config.audit.HasField("sync_interval"):
+        problems.append("audit.syncInterval: not with fsyncEveryBatch")
     if config.HasField("health") and not is_host_port(config.health.address):
         problems.append(f"health.address: {config.health.address!r} must be HOST:PORT")
     max_age = _seconds(config.max_connection_age, DEFAULT_MAX_CONNECTION_AGE_SECONDS)
@@ -158,6 +174,8 @@ def to_settings(config: pb.SidecarConfig, base: Path = Path(".")) -> Settings:
         audit_dir=base / config.audit.directory if config.audit.directory else None,
         audit_checkpoint_every=config.audit.checkpoint_every or 1000,
         audit_checkpoint_seconds=_seconds(config.audit.checkpoint_interval, 10.0),
+        audit_batch_linger_seconds=linger,
+        audit_sync_interval_seconds=sync_interval,
     )
 
 

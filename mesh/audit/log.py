@@ -1,8 +1,9 @@
 """AuditLog: the writer of one sidecar's audit log, off the request path.
 
-`append` queues a record (sync, never blocks, never drops); `run` starts the writer thread,
-which batches, chains, writes and fsyncs the records and signs checkpoints, and publishes the
-checkpoints; `close` flushes everything that was accepted.
+`append` queues a record (sync, never blocks, never drops); `run` is the writer: it batches,
+chains and writes the records on the event loop, fsyncs them on a worker thread at most
+`sync_interval` later, signs checkpoints and publishes them once durable; `close` flushes
+everything that was accepted.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import queue
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,9 +52,10 @@ class AuditLog:
     """One sidecar's tamper-evident audit log in `directory` (see mesh/audit/README.md).
 
     `identity` returns the sidecar's current workload identity (certificate, chain and key);
-    it signs checkpoints and names the writer. `append`, `available`, `open`, `run` and
-    `close` belong to one event loop. `run` starts the writer thread, which does the rest
-    (batching, chaining, writing, fsync, signing) without waking the event loop per batch.
+    it signs checkpoints and names the writer. Everything here belongs to one event loop:
+    `append` from the data path, `run()` as a task of the sidecar's TaskGroup, `close()` on
+    shutdown. Per batch the writer costs a timer on that loop and one write(2); the fsync,
+    which blocks, runs on a worker thread once per `sync_interval` at most.
     """
 
     def __init__(
@@ -71,39 +72,38 @@ class AuditLog:
         self._opener = opener
         self._publisher = CheckpointPublisher(sink, self._settings.retry_initial, self._settings.retry_max)
         self._high_water = self._settings.capacity - self._settings.headroom
-        self._loop: asyncio.AbstractEventLoop | None = None
-        # From the event loop to the writer thread. Only the loop changes `_accepted` and only
-        # the writer changes `_written`, so their difference (the backlog) needs no lock.
         self._queue: deque[Record] = deque()
         self._accepted = 0
-        self._written = 0
-        # Wakes the writer when it waits for work: rung by the first append of a batch (`_rung`
-        # is True until the writer takes the batch), by close() and by the end of run().
-        self._doorbell: queue.SimpleQueue[None] = queue.SimpleQueue()
-        self._rung = False
-        self._halt = threading.Event()  # set when run() ends: the writer stops after its step
+        self._durable = 0  # records written and fsynced
+        self._wake = asyncio.Event()  # set by append, close() and a due sync or checkpoint
         self._opening = threading.Lock()  # open() and the writer may both try to open the segment
         self._stopped = asyncio.Event()
         self._started = False
         self._closing = False
-        self._backpressure = False  # the event loop's
-        self._failing = False  # the writer's
+        self._backpressure = False
+        self._failing = False
         self._final_checkpoint_tried = False
-        # The open segment, the writer's (open() may set it before run() starts). The chain
-        # head (seq, hash) advances only after a durable write.
+        # The open segment. The chain head (seq, hash) advances once a batch is written;
+        # `_synced_size` is how much of the file is known durable, and `_unsynced` holds the
+        # bytes written since (so that a failed fsync can write them again) and their records.
         self._file: SegmentFile | None = None
         self._path: Path | None = None
         self._log_id = ""
         self._seq = 0
         self._head = ""
         self._size = 0
+        self._synced_size = 0
+        self._unsynced = bytearray()
+        self._unsynced_records = 0
+        self._unsynced_since = 0.0
+        self._publish_after_sync: audit_pb2.AuditCheckpoint | None = None
         self._uncheckpointed = 0
         self._last_checkpoint = time.monotonic()
 
     @property
     def available(self) -> bool:
-        """Whether the sidecar may admit new calls: the segment is open, the last write
-        succeeded, the backlog is below its high-water mark and the log is not closing."""
+        """Whether the sidecar may admit new calls: the segment is open, the last write and
+        fsync succeeded, the backlog is below its high-water mark and the log is not closing."""
         if self._backpressure and self.backlog <= self._high_water // 2:  # hysteresis, see append
             self._backpressure = False
             log.info("audit_backpressure_ended", backlog=self.backlog)
@@ -111,8 +111,8 @@ class AuditLog:
 
     @property
     def backlog(self) -> int:
-        """Records accepted but not yet durable."""
-        return self._accepted - self._written
+        """Records accepted but not yet durable (queued, or written and awaiting their fsync)."""
+        return self._accepted - self._durable
 
     @property
     def path(self) -> Path | None:
@@ -132,7 +132,7 @@ class AuditLog:
         """
         if self._closing:
             raise AuditUnavailable("audit log is closed")
-        held = self._accepted - self._written
+        held = self._accepted - self._durable
         if held >= self._settings.capacity:
             raise AuditUnavailable("audit queue is full")
         self._queue.append(record)
@@ -140,9 +140,8 @@ class AuditLog:
         if held + 1 >= self._high_water and not self._backpressure:
             self._backpressure = True
             log.warning("audit_backpressure_started", backlog=held + 1)
-        if not self._rung:
-            self._rung = True
-            self._doorbell.put(None)
+        if not self._wake.is_set():
+            self._wake.set()
 
     async def open(self) -> None:
         """Open (or continue) the segment now, so the log is available before the first call.
@@ -150,36 +149,30 @@ class AuditLog:
         await asyncio.to_thread(self._ensure_open)
 
     async def run(self) -> None:
-        """Write until close(); owned by the sidecar's TaskGroup. Starts the writer thread and
-        publishes its checkpoints. Cancelled, it stops the writer after the step in hand."""
+        """Write until close(); owned by the sidecar's TaskGroup. Also publishes the
+        checkpoints. Cancelled, it stops at once; what was accepted and not yet written stays
+        unwritten (close() is the way to flush)."""
         if self._started:
             raise RuntimeError("AuditLog.run() was already started")
         self._started = True
-        self._loop = asyncio.get_running_loop()
-        finished: asyncio.Future[None] = self._loop.create_future()
-        writer = threading.Thread(target=self._writer, args=(self._loop, finished),
-                                  name="audit-writer", daemon=True)
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._publisher.run())
-                writer.start()
                 try:
-                    await finished
+                    await self._write()
                 finally:
-                    self._halt.set()
-                    self._doorbell.put(None)
                     self._publisher.stop()
         finally:
             self._stopped.set()
 
     async def close(self, timeout: float = 30.0) -> None:
-        """Stop accepting, write every accepted record, sign a last checkpoint and publish
-        it; wait for run() to finish. AuditUnavailable if records are still unwritten after
-        `timeout` seconds (the disk stayed unwritable, or run() never ran)."""
+        """Stop accepting, write and fsync every accepted record, sign a last checkpoint and
+        publish it; wait for run() to finish. AuditUnavailable if records are still not
+        durable after `timeout` seconds (the disk stayed unwritable, or run() never ran)."""
         if not self._closing:
             self._closing = True
             log.info("audit_close_requested", backlog=self.backlog)
-        self._doorbell.put(None)
+        self._wake.set()
         if not self._started and not self.backlog:
             return  # nothing accepted, nothing to write (a run() started later just exits)
         try:
@@ -191,64 +184,66 @@ class AuditLog:
             log.error("audit_records_unwritten", unwritten=self.backlog)
             raise AuditUnavailable(f"{self.backlog} audit records were not written")
 
-    # Everything below runs in the writer thread, except _ensure_open (also open()'s).
+    # The writer: a coroutine on the same loop. It is the only one to touch the open segment
+    # after open(), except for the fsync it hands to a worker thread and waits for.
 
-    def _writer(self, loop: asyncio.AbstractEventLoop, finished: asyncio.Future[None]) -> None:
-        """The writer thread: write until closed or halted, then hand run() the outcome (an
-        unexpected exception ends run() with it, as a task's would)."""
-        error: Exception | None = None
+    async def _write(self) -> None:
         try:
-            if self._retrying(self._ensure_open):
-                while (records := self._next_batch()) is not None:
-                    self._commit(records)
-        except Exception as err:
-            error = err
+            if not await self._retrying(lambda: asyncio.to_thread(self._ensure_open)):
+                return
+            while (records := await self._next_batch()) is not None:
+                await self._commit(records)
         finally:
             self._close_file()
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
-            loop.call_soon_threadsafe(_settle, finished, error)
 
-    def _next_batch(self) -> list[Record] | None:
-        """The next records to write; [] when only a checkpoint is due; None when done."""
-        while True:
-            while not self._doorbell.empty():  # rings for records the check below sees anyway
-                self._doorbell.get_nowait()
-            if self._queue:  # looked at after `_rung` went False: no append goes unnoticed
-                break
-            if self._halt.is_set():
-                return None
+    async def _next_batch(self) -> list[Record] | None:
+        """The next records to write; [] when only an fsync or a checkpoint is due; None when
+        done."""
+        while not self._queue:  # bounded: each pass returns, or waits for a wakeup or a deadline
             if self._closing:
+                if self._unsynced_records:
+                    return []
                 if self._uncheckpointed and not self._final_checkpoint_tried:
                     self._final_checkpoint_tried = True
                     return []
                 return None
-            due_in = self._checkpoint_due_in()
+            due_in = self._due_in()
             if due_in is not None and due_in <= 0:
                 return []
-            with contextlib.suppress(queue.Empty):
-                self._doorbell.get(timeout=due_in)
-        if self._halt.is_set():
-            return None
-        # Group commit: lingering lets the records of that window share one write, one fsync
-        # and one wakeup of this thread (appends meanwhile do not ring). Appending never waits.
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(due_in):
+                    await self._wake.wait()
+        # Group commit: lingering lets the records of that window share one write (and the
+        # fsync that follows within sync_interval). Appending never waits.
         linger = self._settings.batch_linger
         if linger > 0 and len(self._queue) < self._settings.batch_max and not self._closing:
-            time.sleep(linger)
-        self._rung = False  # from here on, an append rings for the next batch
+            await asyncio.sleep(linger)
         count = min(len(self._queue), self._settings.batch_max)
         return [self._queue.popleft() for _ in range(count)]
 
-    def _commit(self, records: list[Record]) -> None:
-        """Write `records` (and a checkpoint when one is due) durably, retrying until that
-        works. Only then does the chain head move."""
+    def _due_in(self) -> float | None:
+        """Seconds until the next fsync or interval checkpoint is due; None: nothing is."""
+        waits = []
+        if self._unsynced_records:
+            waits.append(self._settings.sync_interval - (time.monotonic() - self._unsynced_since))
+        if self._uncheckpointed:
+            waits.append(self._settings.checkpoint_interval - (time.monotonic() - self._last_checkpoint))
+        return min(waits) if waits else None
+
+    async def _commit(self, records: list[Record]) -> None:
+        """Write `records` (and a checkpoint when one is due), retrying until that works;
+        the chain head moves only then. Then fsync when that is due: always with a
+        checkpoint, which is published only once durable."""
         linked: Linked | None = None
         linked_from: tuple[str, int, str] | None = None
         checkpoint: audit_pb2.AuditCheckpoint | None = None
         pending = self._uncheckpointed + len(records)
         delay = self._settings.retry_initial
-        while True:
+        while True:  # bounded by close(): its timeout cancels run()
             try:
-                self._ensure_open()
+                if self._file is None:
+                    await asyncio.to_thread(self._ensure_open)
                 head = (self._log_id, self._seq, self._head)
                 if linked is None or linked_from != head:  # first try, or a new segment began
                     pending = self._uncheckpointed + len(records)
@@ -258,21 +253,76 @@ class AuditLog:
                 if checkpoint is not None:
                     data += encode_entry(audit_pb2.AuditEntry(checkpoint=checkpoint))
                 if data:
-                    self._append_durably(data)
+                    self._append(data)
                 break
             except _RETRYABLE as err:
                 self._report_failure(err)
-                if self._halt.wait(delay):  # backoff while the disk is failing
-                    return  # run() ended: the records stay unwritten, close() says so
+                await asyncio.sleep(delay)  # backoff while the disk is failing
                 delay = min(delay * 2, self._settings.retry_max)
         assert linked is not None
         self._seq, self._head = linked.seq, linked.hash
         self._uncheckpointed = 0 if checkpoint is not None else pending
-        self._written += len(records)
-        if checkpoint is not None and self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to send it
-                self._loop.call_soon_threadsafe(self._publisher.offer, checkpoint)
+        if records and not self._unsynced_records:
+            self._unsynced_since = time.monotonic()
+        self._unsynced_records += len(records)
+        if checkpoint is not None:
+            self._publish_after_sync = checkpoint
         self._report_recovery()
+        due_in = self._due_in()
+        if (checkpoint is not None or self._closing or self._settings.sync_interval == 0
+                or (due_in is not None and due_in <= 0)
+                or self._unsynced_records >= self._settings.batch_max):
+            await self._sync()
+
+    def _append(self, data: bytes) -> None:
+        """Write `data` after what is already written; on failure cut the file back so no
+        torn line stays behind (and drop the file if even that fails: the next attempt
+        reopens it and restores what was written)."""
+        segment = self._file
+        assert segment is not None
+        try:
+            segment.write(data)
+        except OSError:
+            try:
+                segment.truncate(self._size)
+            except OSError:
+                self._close_file()
+            raise
+        self._size += len(data)
+        self._unsynced += data
+
+    async def _sync(self) -> None:
+        """fsync what was written, on a worker thread, retrying until it works. A failed
+        fsync may have dropped the written pages, so each retry first writes them again."""
+        delay = self._settings.retry_initial
+        retry = False
+        while self._unsynced or self._publish_after_sync is not None:  # bounded by close()'s timeout
+            try:
+                await asyncio.to_thread(self._sync_file, retry)
+                break
+            except _RETRYABLE as err:
+                self._report_failure(err)
+                retry = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._settings.retry_max)
+        self._synced_size = self._size
+        self._unsynced.clear()
+        self._durable += self._unsynced_records
+        self._unsynced_records = 0
+        self._report_recovery()
+        checkpoint, self._publish_after_sync = self._publish_after_sync, None
+        if checkpoint is not None:
+            self._publisher.offer(checkpoint)
+
+    def _sync_file(self, rewrite: bool) -> None:
+        """(Worker thread.) fsync the segment; with `rewrite` (after a failed fsync), on a
+        fresh descriptor holding the bytes written since the last durable size again."""
+        with self._opening:
+            if rewrite:
+                self._close_file()
+            self._open_locked()
+            assert self._file is not None
+            self._file.sync()
 
     def _sign(self, linked: Linked) -> audit_pb2.AuditCheckpoint | None:
         """A checkpoint over the head `linked` leads to, or None when it cannot be signed
@@ -292,23 +342,16 @@ class AuditLog:
             return True
         return time.monotonic() - self._last_checkpoint >= self._settings.checkpoint_interval
 
-    def _checkpoint_due_in(self) -> float | None:
-        """Seconds until the interval checkpoint is due; None when nothing awaits one."""
-        if not self._uncheckpointed:
-            return None
-        return self._settings.checkpoint_interval - (time.monotonic() - self._last_checkpoint)
-
-    def _retrying(self, step: Callable[[], None]) -> bool:
-        """Run `step` until it works, with backoff. False when it never did: the log closed
-        with nothing left to write, or run() ended."""
+    async def _retrying(self, step: Callable[[], Awaitable[None]]) -> bool:
+        """Run `step` until it works, with backoff. False when it never did and the log
+        closed with nothing left to write."""
         delay = self._settings.retry_initial
-        while not (self._closing and not self.backlog):
+        while not (self._closing and not self.backlog):  # bounded by close()'s timeout
             try:
-                step()
+                await step()
             except _RETRYABLE as err:
                 self._report_failure(err)
-                if self._halt.wait(delay):  # backoff while the disk is failing
-                    return False
+                await asyncio.sleep(delay)  # backoff while the disk is failing
                 delay = min(delay * 2, self._settings.retry_max)
                 continue
             self._report_recovery()
@@ -316,9 +359,28 @@ class AuditLog:
         return False
 
     def _ensure_open(self) -> None:
+        """(Worker thread.) Open the newest segment, or reopen ours after a failure dropped
+        it."""
         with self._opening:
-            if self._file is None:
-                self._open_segment()
+            self._open_locked()
+
+    def _open_locked(self) -> None:
+        if self._file is not None:
+            return
+        if self._path is None:
+            self._open_segment()
+            return
+        # Ours, dropped after a failure: cut back to what is durable and put back what was
+        # written since, as it was.
+        segment = self._opener(self._path, False)
+        try:
+            segment.truncate(self._synced_size)
+            segment.write(bytes(self._unsynced))
+        except OSError:
+            with contextlib.suppress(OSError):
+                segment.close()
+            raise
+        self._file = segment
 
     def _open_segment(self) -> None:
         """Continue the newest segment if its tail verifies and it is ours; else start the
@@ -339,8 +401,14 @@ class AuditLog:
                 )
                 log.warning("audit_segment_not_continued", path=str(newest), reason=err.reason)
             else:
-                self._file = self._opener(newest, False)
-                self._path, self._log_id, self._size = newest, tail.header.log_id, tail.size
+                segment = self._opener(newest, False)
+                try:
+                    segment.sync()  # a killed writer may have left its last lines unsynced
+                except OSError:
+                    segment.close()
+                    raise
+                self._file, self._path, self._log_id = segment, newest, tail.header.log_id
+                self._size = self._synced_size = tail.size
                 self._seq, self._head = tail.seq, tail.hash
                 self._uncheckpointed = 0 if tail.checkpointed else 1  # 1: at least one is uncovered
                 log.info("audit_segment_continued", path=str(newest), log_id=self._log_id, seq=tail.seq)
@@ -359,28 +427,12 @@ class AuditLog:
             with contextlib.suppress(OSError):
                 os.unlink(path)
             raise
-        self._file, self._path, self._log_id, self._size = segment, path, header.log_id, len(line)
+        self._file, self._path, self._log_id = segment, path, header.log_id
+        self._size = self._synced_size = len(line)
         self._seq, self._head, self._uncheckpointed = 0, header_hash(header), 0
         log.info("audit_segment_started", path=str(path), log_id=header.log_id,
                  previous=previous.file if previous else None,
                  reason=previous.reason if previous else None)
-
-    def _append_durably(self, data: bytes) -> None:
-        """Write and fsync `data`; on failure cut the file back to its last durable size so a
-        retry never appends after a torn line (and drop the file if even that fails, so the
-        next attempt reopens it and verifies its tail)."""
-        segment = self._file
-        assert segment is not None
-        try:
-            segment.write(data)
-            segment.sync()
-        except OSError:
-            try:
-                segment.truncate(self._size)
-            except OSError:
-                self._close_file()
-            raise
-        self._size += len(data)
 
     def _report_failure(self, err: Exception) -> None:
         if not self._failing:
@@ -400,16 +452,6 @@ class AuditLog:
                 segment.close()
             except OSError as err:
                 log.warning("audit_segment_close_failed", path=str(self._path), error=_describe(err))
-
-
-def _settle(finished: asyncio.Future[None], error: Exception | None) -> None:
-    """Hand the writer thread's outcome to run() (on the event loop)."""
-    if finished.done():  # run() was cancelled meanwhile
-        return
-    if error is None:
-        finished.set_result(None)
-    else:
-        finished.set_exception(error)
 
 
 def _log_id_of(path: Path) -> str:

@@ -13,15 +13,18 @@ class AuditSettings:
       raises AuditUnavailable beyond it.
     headroom: `available` goes False once capacity - headroom records are held (and True
       again below half that), leaving room for the records of calls already admitted.
-    batch_max: records per write + fsync.
+    batch_max: records per write at most; also an fsync once this many records await one.
     checkpoint_every / checkpoint_interval: a checkpoint after that many records or that many
       seconds since the last one, whichever comes first, and only when records were added.
     batch_linger: how long the writer waits for more records after the first one before writing
-      a batch (group commit); 0 writes each record as soon as the writer sees it. Each batch
-      costs a wakeup of the writer and an fsync, far more CPU than a record, so this is the
-      main knob on CPU per exchange at moderate rates. It is also the longest an accepted record
-      waits in memory before its write starts: a crash of the process or the machine can lose
-      about that much (close() on SIGTERM loses nothing).
+      a batch (group commit); 0 writes each record as soon as the writer sees it. It is the
+      longest an accepted record waits in memory: a crash of the process can lose about that
+      much (close() on SIGTERM loses nothing).
+    sync_interval: the longest a written record waits for its fsync (a checkpoint, close() and
+      `batch_max` waiting records fsync at once). Written records survive a crash of the
+      process; a crash of the machine can lose this much more. Each fsync costs a thread
+      round trip and the fsync itself, a few hundred µs of CPU, so this is the main knob on
+      CPU per exchange at moderate rates. 0 fsyncs every batch before the next one.
     retry_initial / retry_max: backoff between attempts while the log cannot be written.
     """
 
@@ -31,6 +34,7 @@ class AuditSettings:
     checkpoint_every: int = 1_000
     checkpoint_interval: float = 10.0
     batch_linger: float = 0.025
+    sync_interval: float = 0.2
     retry_initial: float = 0.05
     retry_max: float = 5.0
 
@@ -41,5 +45,5 @@ class AuditSettings:
             raise ValueError("batch_max and checkpoint_every must be at least 1")
         if self.checkpoint_interval <= 0 or not 0 < self.retry_initial <= self.retry_max:
             raise ValueError("checkpoint_interval and the retry delays must be positive")
-        if self.batch_linger < 0:
-            raise ValueError("batch_linger cannot be negative")
+        if self.batch_linger < 0 or self.sync_interval < 0:
+            raise ValueError("batch_linger and sync_interval cannot be negative")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmesh/v1/sidecar_config.proto\x12\x07mesh.v1\x1a\x1egoogle/protobuf/duration.proto\"\xaf\x04\n\rSidecarConfig\x12+\n\x08identity\x18\x01 \x01(\x0b\x32\x19.mesh.v1.WorkloadIdentity\x12#\n\x08outbound\x18\x02 \x01(\x0b\x32\x11.mesh.v1.Listener\x12)\n\x07inbound\x18\x03 \x01(\x0b\x32\x18.mesh.v1.InboundListener\x12 \n\x05\x61\x64min\x18\x04 \x01(\x0b\x32\x11.mesh.v1.Listener\x12$\n\x06routes\x18\x05 \x03(\x0b\x32\x14.mesh.v1.StaticRoute\x12\x19\n\x11max_message_bytes\x18\x06 \x01(\r\x12\x30\n\rdrain_timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x12max_connection_age\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12!\n\x04\x65tcd\x18\t \x01(\x0b\x32\x13.mesh.v1.EtcdSource\x12\x34\n\rcontrol_plane\x18\n \x01(\x0b\x32\x1d.mesh.v1.ControlPlaneEndpoint\x12\x11\n\tstate_dir\x18\x0b \x01(\t\x12!\n\x04join\x18\x0c \x01(\x0b\x32\x13.mesh.v1.JoinConfig\x12!\n\x06health\x18\r \x01(\x0b\x32\x11.mesh.v1.Listener\x12#\n\x05\x61udit\x18\x0e \x01(\x0b\x32\x14.mesh.v1.AuditConfig\"r\n\x0b\x41uditConfig\x12\x11\n\tdirectory\x18\x01 \x01(\t\x12\x18\n\x10\x63heckpoint_every\x18\x02 \x01(\r\x12\x36\n\x13\x63heckpoint_interval\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"1\n\nJoinConfig\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x12\n\ntoken_file\x18\x02 \x01(\t\"U\n\nEtcdSource\x12\x11\n\tendpoints\x18\x01 \x03(\t\x12\x11\n\tcert_file\x18\x02 \x01(\t\x12\x10\n\x08key_file\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61_file\x18\x04 \x01(\t\"9\n\x14\x43ontrolPlaneEndpoint\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\"_\n\x10WorkloadIdentity\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12\x11\n\tcert_file\x18\x02 \x01(\t\x12\x10\n\x08key_file\x18\x03 \x01(\t\x12\x13\n\x0b\x62undle_file\x18\x04 \x01(\t\"\x1b\n\x08Listener\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\"4\n\x0fInboundListener\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x10\n\x08upstream\x18\x02 \x01(\t\"n\n\x0bStaticRoute\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Durationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmesh/v1/sidecar_config.proto\x12\x07mesh.v1\x1a\x1egoogle/protobuf/duration.proto\"\xaf\x04\n\rSidecarConfig\x12+\n\x08identity\x18\x01 \x01(\x0b\x32\x19.mesh.v1.WorkloadIdentity\x12#\n\x08outbound\x18\x02 \x01(\x0b\x32\x11.mesh.v1.Listener\x12)\n\x07inbound\x18\x03 \x01(\x0b\x32\x18.mesh.v1.InboundListener\x12 \n\x05\x61\x64min\x18\x04 \x01(\x0b\x32\x11.mesh.v1.Listener\x12$\n\x06routes\x18\x05 \x03(\x0b\x32\x14.mesh.v1.StaticRoute\x12\x19\n\x11max_message_bytes\x18\x06 \x01(\r\x12\x30\n\rdrain_timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x12max_connection_age\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12!\n\x04\x65tcd\x18\t \x01(\x0b\x32\x13.mesh.v1.EtcdSource\x12\x34\n\rcontrol_plane\x18\n \x01(\x0b\x32\x1d.mesh.v1.ControlPlaneEndpoint\x12\x11\n\tstate_dir\x18\x0b \x01(\t\x12!\n\x04join\x18\x0c \x01(\x0b\x32\x13.mesh.v1.JoinConfig\x12!\n\x06health\x18\r \x01(\x0b\x32\x11.mesh.v1.Listener\x12#\n\x05\x61udit\x18\x0e \x01(\x0b\x32\x14.mesh.v1.AuditConfig\"\xf0\x01\n\x0b\x41uditConfig\x12\x11\n\tdirectory\x18\x01 \x01(\t\x12\x18\n\x10\x63heckpoint_every\x18\x02 \x01(\r\x12\x36\n\x13\x63heckpoint_interval\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0c\x62\x61tch_linger\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x30\n\rsync_interval\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x19\n\x11\x66sync_every_batch\x18\x06 \x01(\x08\"1\n\nJoinConfig\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x12\n\ntoken_file\x18\x02 \x01(\t\"U\n\nEtcdSource\x12\x11\n\tendpoints\x18\x01 \x03(\t\x12\x11\n\tcert_file\x18\x02 \x01(\t\x12\x10\n\x08key_file\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61_file\x18\x04 \x01(\t\"9\n\x14\x43ontrolPlaneEndpoint\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x10\n\x08identity\x18\x02 \x01(\t\"_\n\x10WorkloadIdentity\x12\x11\n\tspiffe_id\x18\x01 \x01(\t\x12\x11\n\tcert_file\x18\x02 \x01(\t\x12\x10\n\x08key_file\x18\x03 \x01(\t\x12\x13\n\x0b\x62undle_file\x18\x04 \x01(\t\"\x1b\n\x08Listener\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\"4\n\x0fInboundListener\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x10\n\x08upstream\x18\x02 \x01(\t\"n\n\x0bStaticRoute\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Durationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,20 +34,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SIDECARCONFIG']._serialized_start=74
   _globals['_SIDECARCONFIG']._serialized_end=633
-  _globals['_AUDITCONFIG']._serialized_start=635
-  _globals['_AUDITCONFIG']._serialized_end=749
-  _globals['_JOINCONFIG']._serialized_start=751
-  _globals['_JOINCONFIG']._serialized_end=800
-  _globals['_ETCDSOURCE']._serialized_start=802
-  _globals['_ETCDSOURCE']._serialized_end=887
-  _globals['_CONTROLPLANEENDPOINT']._serialized_start=889
-  _globals['_CONTROLPLANEENDPOINT']._serialized_end=946
-  _globals['_WORKLOADIDENTITY']._serialized_start=948
-  _globals['_WORKLOADIDENTITY']._serialized_end=1043
-  _globals['_LISTENER']._serialized_start=1045
-  _globals['_LISTENER']._serialized_end=1072
-  _globals['_INBOUNDLISTENER']._serialized_start=1074
-  _globals['_INBOUNDLISTENER']._serialized_end=1126
-  _globals['_STATICROUTE']._serialized_start=1128
-  _globals['_STATICROUTE']._serialized_end=1238
+  _globals['_AUDITCONFIG']._serialized_start=636
+  _globals['_AUDITCONFIG']._serialized_end=876
+  _globals['_JOINCONFIG']._serialized_start=878
+  _globals['_JOINCONFIG']._serialized_end=927
+  _globals['_ETCDSOURCE']._serialized_start=929
+  _globals['_ETCDSOURCE']._serialized_end=1014
+  _globals['_CONTROLPLANEENDPOINT']._serialized_start=1016
+  _globals['_CONTROLPLANEENDPOINT']._serialized_end=1073
+  _globals['_WORKLOADIDENTITY']._serialized_start=1075
+  _globals['_WORKLOADIDENTITY']._serialized_end=1170
+  _globals['_LISTENER']._serialized_start=1172
+  _globals['_LISTENER']._serialized_end=1199
+  _globals['_INBOUNDLISTENER']._serialized_start=1201
+  _globals['_INBOUNDLISTENER']._serialized_end=1253
+  _globals['_STATICROUTE']._serialized_start=1255
+  _globals['_STATICROUTE']._serialized_end=1365
 # @@protoc_insertion_point(module_scope)

@@ -42,14 +42,20 @@ class SidecarConfig(_message.Message):
     def __init__(self, identity: _Optional[_Union[WorkloadIdentity, _Mapping]] = ..., outbound: _Optional[_Union[Listener, _Mapping]] = ..., inbound: _Optional[_Union[InboundListener, _Mapping]] = ..., admin: _Optional[_Union[Listener, _Mapping]] = ..., routes: _Optional[_Iterable[_Union[StaticRoute, _Mapping]]] = ..., max_message_bytes: _Optional[int] = ..., drain_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_connection_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., etcd: _Optional[_Union[EtcdSource, _Mapping]] = ..., control_plane: _Optional[_Union[ControlPlaneEndpoint, _Mapping]] = ..., state_dir: _Optional[str] = ..., join: _Optional[_Union[JoinConfig, _Mapping]] = ..., health: _Optional[_Union[Listener, _Mapping]] = ..., audit: _Optional[_Union[AuditConfig, _Mapping]] = ...) -> None: ...
 
 class AuditConfig(_message.Message):
-    __slots__ = ("directory", "checkpoint_every", "checkpoint_interval")
+    __slots__ = ("directory", "checkpoint_every", "checkpoint_interval", "batch_linger", "sync_interval", "fsync_every_batch")
     DIRECTORY_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    BATCH_LINGER_FIELD_NUMBER: _ClassVar[int]
+    SYNC_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    FSYNC_EVERY_BATCH_FIELD_NUMBER: _ClassVar[int]
     directory: str
     checkpoint_every: int
     checkpoint_interval: _duration_pb2.Duration
-    def __init__(self, directory: _Optional[str] = ..., checkpoint_every: _Optional[int] = ..., checkpoint_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    batch_linger: _duration_pb2.Duration
+    sync_interval: _duration_pb2.Duration
+    fsync_every_batch: bool
+    def __init__(self, directory: _Optional[str] = ..., checkpoint_every: _Optional[int] = ..., checkpoint_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., batch_linger: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., sync_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., fsync_every_batch: _Optional[bool] = ...) -> None: ...
 
 class JoinConfig(_message.Message):
     __slots__ = ("address", "token_file")

@@ -26,7 +26,8 @@ _EPOCH = datetime(2025, 4, 1, 9, 0, tzinfo=timezone.utc)
 
 def settings(**overrides: object) -> AuditSettings:
     """Settings with retries in milliseconds and no interval checkpoint unless asked."""
-    values: dict[str, object] = {"retry_initial": 0.002, "retry_max": 0.01, "checkpoint_interval": 3600.0}
+    values: dict[str, object] = {"retry_initial": 0.002, "retry_max": 0.01, "checkpoint_interval": 3600.0,
+                               "sync_interval": 0.005}
     values.update(overrides)
     return AuditSettings(**values)  # type: ignore[arg-type]
 
@@ -138,37 +139,59 @@ class Switch:
 
 class FailingFile:
     """A real segment file whose writes fail with ENOSPC while `failing` is on. With `torn`,
-    a failing write first lets half of its bytes through, as a full disk does."""
+    a failing write first lets half of its bytes through, as a full disk does. With
+    `sync_fails`, fsync fails with EIO instead (writes work), and the bytes written since the
+    last good fsync are lost, as the kernel may drop such pages; with `truncate_fails`, cutting
+    the file back fails too."""
 
-    def __init__(self, inner: SegmentFile, failing: Switch, torn: bool = False) -> None:
+    def __init__(self, inner: SegmentFile, failing: Switch, torn: bool = False,
+                 sync_fails: bool = False, truncate_fails: bool = False, size: int | None = None) -> None:
         self._inner = inner
         self._failing = failing
         self._torn = torn
+        self._sync_fails = sync_fails
+        self._truncate_fails = truncate_fails
+        self._size = size  # the file's size, when the opener told it
+        self._durable = size
 
     def write(self, data: bytes) -> None:
-        if self._failing:
+        if self._failing and not self._sync_fails:
             if self._torn:
                 self._inner.write(data[: len(data) // 2])
             raise OSError(errno.ENOSPC, "No space left on device")
         self._inner.write(data)
+        if self._size is not None:
+            self._size += len(data)
 
     def sync(self) -> None:
+        if self._failing and self._sync_fails:
+            if self._durable is not None:
+                self._inner.truncate(self._durable)  # the unsynced pages are gone
+                self._size = self._durable
+            raise OSError(errno.EIO, "Input/output error")
         self._inner.sync()
+        self._durable = self._size
 
     def truncate(self, size: int) -> None:
+        if self._failing and self._truncate_fails:
+            raise OSError(errno.EIO, "Input/output error")
         self._inner.truncate(size)
+        self._size = size
 
     def close(self) -> None:
         self._inner.close()
 
 
-def failing_opener(failing: Switch, torn: bool = False) -> Opener:
-    """An Opener whose files fail while `failing` is on (opening too, when it is on)."""
+def failing_opener(failing: Switch, torn: bool = False, sync_fails: bool = False,
+                   truncate_fails: bool = False) -> Opener:
+    """An Opener whose files fail while `failing` is on (opening too, when it is on and
+    writes are what fails)."""
 
     def opener(path: Path, create: bool) -> SegmentFile:
-        if failing and create:
+        if failing and create and not sync_fails:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return FailingFile(OsSegmentFile(path, create), failing, torn)
+        inner = OsSegmentFile(path, create)
+        return FailingFile(inner, failing, torn, sync_fails, truncate_fails, size=path.stat().st_size)
 
     return opener
 

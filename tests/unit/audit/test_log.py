@@ -314,16 +314,13 @@ async def test_unusable_identity_skips_checkpoints_but_keeps_records(tmp_path: P
     assert "audit_checkpoint_unsigned" in [event["event"] for event in events]
 
 
-async def test_cancelled_run_stops_its_writer_thread(tmp_path: Path, identity: Issued) -> None:
-    """run() owns the writer thread: once run() is cancelled, the thread ends too."""
-    before = set(threading.enumerate())
+async def test_cancelled_run_closes_the_segment(tmp_path: Path, identity: Issued) -> None:
+    """run() owns the open segment: once run() is cancelled, the log is no longer available."""
     log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings())
     task = asyncio.create_task(log.run())
     await async_wait_until(lambda: log.available, what="the log to open")
-    writers = [t for t in threading.enumerate() if t.name == "audit-writer" and t not in before]
-    assert len(writers) == 1
     await _stop(task)
-    await async_wait_until(lambda: not writers[0].is_alive(), what="the writer thread to end")
+    assert not log.available
 
 
 async def test_open_while_the_writer_opens_makes_one_segment(tmp_path: Path, identity: Issued) -> None:
@@ -336,29 +333,126 @@ async def test_open_while_the_writer_opens_makes_one_segment(tmp_path: Path, ide
     assert log.path is not None and len(records_of(log.path)) == 1
 
 
-async def test_a_burst_of_records_shares_one_write_and_fsync(tmp_path: Path, identity: Issued) -> None:
-    """Group commit: records appended together are written and fsynced as one batch."""
+class _CountingFile(OsSegmentFile):
+    """A real segment file that counts its writes and fsyncs."""
+
+    writes = 0
     syncs = 0
 
-    class CountingFile(OsSegmentFile):
-        def sync(self) -> None:
-            nonlocal syncs
-            syncs += 1
-            super().sync()
+    def write(self, data: bytes) -> None:
+        type(self).writes += 1
+        super().write(data)
 
-    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings(), opener=CountingFile)
+    def sync(self) -> None:
+        type(self).syncs += 1
+        super().sync()
+
+
+def _counting() -> type[_CountingFile]:
+    return type("Counting", (_CountingFile,), {"writes": 0, "syncs": 0})
+
+
+async def test_a_burst_of_records_shares_one_write_and_fsync(tmp_path: Path, identity: Issued) -> None:
+    """Group commit: records appended together are written and fsynced as one batch."""
+    counting = _counting()
+    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings(), opener=counting)
     async with running(log):
         await async_wait_until(lambda: log.available, what="the log to open")
-        opened = syncs
+        opened = (counting.writes, counting.syncs)
         for index in range(50):
             log.append(record(index))
-        await async_wait_until(lambda: log.backlog == 0, what="the burst to be written")
-        assert syncs - opened == 1
+        await async_wait_until(lambda: log.backlog == 0, what="the burst to be durable")
+        assert (counting.writes - opened[0], counting.syncs - opened[1]) == (1, 1)
     assert log.path is not None and len(records_of(log.path)) == 50
 
 
+async def test_batches_within_the_sync_interval_share_one_fsync(tmp_path: Path, identity: Issued) -> None:
+    """Batches are written at once, but fsynced together once sync_interval has passed: the
+    records are in the file before their fsync, and durable (backlog 0) only after it."""
+    counting = _counting()
+    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(),
+                   settings(sync_interval=0.5, batch_linger=0.0), opener=counting)
+    async with running(log):
+        await async_wait_until(lambda: log.available, what="the log to open")
+        opened = counting.syncs
+        for index in range(3):
+            log.append(record(index))
+            await async_wait_until(lambda: len(records_of(log.path)) == index + 1,  # type: ignore[arg-type]
+                                   what="the record to be written")
+        assert counting.writes >= 4 and counting.syncs == opened
+        assert log.backlog == 3
+        await async_wait_until(lambda: log.backlog == 0, timeout=5.0, what="the fsync after sync_interval")
+        assert counting.syncs == opened + 1
+
+
+async def test_a_checkpoint_is_published_only_once_durable(tmp_path: Path, identity: Issued) -> None:
+    """The witness never gets a checkpoint for records that are not yet fsynced: the checkpoint
+    forces the fsync, whatever sync_interval says."""
+    counting = _counting()
+    sink = MemoryCheckpointSink()
+    log = AuditLog(tmp_path, lambda: identity, sink, settings(sync_interval=3600.0, checkpoint_every=2),
+                   opener=counting)
+    async with running(log):
+        await async_wait_until(lambda: log.available, what="the log to open")
+        opened = counting.syncs
+        log.append(record(0))
+        log.append(record(1))
+        await async_wait_until(lambda: sink.latest(log.log_id) is not None, what="the checkpoint")
+        assert counting.syncs == opened + 1 and log.backlog == 0
+
+
+async def test_failed_fsync_is_retried_with_the_records_written_again(tmp_path: Path, identity: Issued,
+                                                                    pki: MeshPKI) -> None:
+    """An fsync that fails may have lost the written pages: the log turns unavailable, and
+    once fsync works again the file holds every record exactly once, and verifies."""
+    failing = Switch()
+    sink = MemoryCheckpointSink()
+    log = AuditLog(tmp_path, lambda: identity, sink, settings(),
+                   opener=failing_opener(failing, sync_fails=True))
+    with capture_logs() as events:
+        async with running(log):
+            await async_wait_until(lambda: log.available, what="the log to open")
+            log.append(record(0))
+            await async_wait_until(lambda: log.backlog == 0, what="the first record")
+            failing.on()
+            log.append(record(1))
+            await async_wait_until(lambda: not log.available, what="the log to become unavailable")
+            assert log.backlog == 1
+            failing.off()
+            await async_wait_until(lambda: log.available and log.backlog == 0, what="the log to resume")
+            log.append(record(2))
+    assert log.path is not None
+    assert [r.seq for r in records_of(log.path)] == [1, 2, 3]
+    assert verify_log(log.path, [pki.root.cert], sink.checkpoints).ok
+    names = [event["event"] for event in events]
+    assert "audit_write_failed" in names and "audit_write_resumed" in names
+
+
+async def test_a_segment_dropped_after_a_failure_is_restored(tmp_path: Path, identity: Issued,
+                                                             pki: MeshPKI) -> None:
+    """When a failed write cannot even be cut back, the segment is reopened and cut back to
+    its durable size with the unsynced records put back: one segment, every record once."""
+    failing = Switch()
+    sink = MemoryCheckpointSink()
+    log = AuditLog(tmp_path, lambda: identity, sink, settings(sync_interval=3600.0),
+                   opener=failing_opener(failing, torn=True, truncate_fails=True))
+    async with running(log):
+        await async_wait_until(lambda: log.available, what="the log to open")
+        log.append(record(0))
+        await async_wait_until(lambda: log.path is not None and len(records_of(log.path)) == 1,
+                               what="the first record to be written")
+        failing.on()
+        log.append(record(1))
+        await async_wait_until(lambda: not log.available, what="the log to become unavailable")
+        failing.off()
+        await async_wait_until(lambda: log.available, what="the log to resume")
+    assert [p.name for p in segment_paths(tmp_path)] == ["audit-000001.jsonl"]
+    assert [r.seq for r in records_of(log.path)] == [1, 2]
+    assert verify_log(log.path, [pki.root.cert], sink.checkpoints).ok
+
+
 async def test_unexpected_writer_error_ends_run_with_it(tmp_path: Path, identity: Issued) -> None:
-    """A bug in the writer thread is not swallowed: run() raises it, as a task would."""
+    """A bug in the writer is not swallowed: run() raises it, as a task would."""
 
     def broken(path: Path, create: bool) -> SegmentFile:
         raise RuntimeError("bug in the opener")

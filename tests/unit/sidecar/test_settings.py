@@ -61,3 +61,27 @@ def test_defaults_follow_grpc() -> None:
     settings = to_settings(parse_config(BASE + 'outbound: {address: "127.0.0.1:1"}\n'))
     assert settings.max_message_bytes == 4 * 1024 * 1024
     assert settings.drain_seconds == 5.0
+
+
+def test_audit_batching_defaults_and_overrides() -> None:
+    """Records are written after a 25 ms linger and fsynced within 200 ms unless the operator
+    says otherwise; fsyncEveryBatch means no interval at all."""
+    base = BASE + 'outbound: {address: "127.0.0.1:1"}\n'
+    defaults = to_settings(parse_config(base + "audit: {directory: audit}\n"))
+    assert (defaults.audit_batch_linger_seconds, defaults.audit_sync_interval_seconds) == (0.025, 0.2)
+    tuned = to_settings(parse_config(base + 'audit: {directory: audit, batchLinger: "0.05s", syncInterval: "1s"}\n'))
+    assert (tuned.audit_batch_linger_seconds, tuned.audit_sync_interval_seconds) == (0.05, 1.0)
+    strict = to_settings(parse_config(base + "audit: {directory: audit, fsyncEveryBatch: true}\n"))
+    assert strict.audit_sync_interval_seconds == 0.0
+
+
+@pytest.mark.parametrize("audit,problem", [
+    ('{directory: audit, batchLinger: "2s"}', "audit.batchLinger: at most 1s"),
+    ('{directory: audit, syncInterval: "11s"}', "audit.syncInterval: at most 10s"),
+    ('{directory: audit, syncInterval: "1s", fsyncEveryBatch: true}', "audit.syncInterval: not with fsyncEveryBatch"),
+])
+def test_audit_batching_out_of_bounds_is_refused(audit: str, problem: str) -> None:
+    """A durability window longer than the bounds, or two that contradict, is a config error."""
+    with pytest.raises(ConfigError) as err:
+        to_settings(parse_config(BASE + 'outbound: {address: "127.0.0.1:1"}\n' + f"audit: {audit}\n"))
+    assert problem in err.value.problems
