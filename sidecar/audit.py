@@ -1,13 +1,13 @@
 """The data path's side of the audit log: one record per exchange, handed off without waiting.
 
 The AuditLog (mesh/audit) queues, hash-chains, writes and checkpoints off the request path;
-this adapter turns a finished Exchange into its Record.
+this adapter hands it each finished Exchange with how to turn it into its Record.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
+from functools import partial
 
 import grpc
 import structlog
@@ -33,14 +33,18 @@ class Auditor:
     def record(self, side: str, exchange: Exchange, status: grpc.StatusCode,
                started: datetime, duration: timedelta) -> None:
         # The proxy calls this as the handler ends, before gRPC sends the response or status.
-        # Building the record (payload digests included) waits for the loop's next turn, by
-        # which time the response is on its way: it stays off the call's latency.
-        asyncio.get_running_loop().call_soon(self._append, side, exchange, status, started, duration)
+        # The log builds the record (payload digests included) when it takes the batch, off
+        # this call's latency; until then the exchange is no longer touched.
+        try:
+            self.log.append(partial(self._build, side, exchange, status, started, duration))
+        except LogFull as exc:
+            # Only when the log is closing or its queue is full; calls are refused meanwhile.
+            log.error("audit_record_refused", exchange_id=exchange.id, reason=str(exc))
 
-    def _append(self, side: str, exchange: Exchange, status: grpc.StatusCode,
-                started: datetime, duration: timedelta) -> None:
+    def _build(self, side: str, exchange: Exchange, status: grpc.StatusCode,
+               started: datetime, duration: timedelta) -> Record:
         request, response = exchange.digests()
-        record = Record(
+        return Record(
             exchange_id=exchange.id, time=started, side=side,  # type: ignore[arg-type]
             caller=exchange.peer if exchange.provider else self.own_id,
             callee=exchange.callee, method=exchange.method, purpose=exchange.purpose,
@@ -48,8 +52,3 @@ class Auditor:
             status=status.name, mappings=exchange.mappings, request=request, response=response,
             config_version=exchange.config_version, config_revision=exchange.config_revision,
             duration=duration)
-        try:
-            self.log.append(record)
-        except LogFull as exc:
-            # Only when the log is closing or its queue is full; calls are refused meanwhile.
-            log.error("audit_record_refused", exchange_id=exchange.id, reason=str(exc))

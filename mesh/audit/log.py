@@ -72,7 +72,7 @@ class AuditLog:
         self._opener = opener
         self._publisher = CheckpointPublisher(sink, self._settings.retry_initial, self._settings.retry_max)
         self._high_water = self._settings.capacity - self._settings.headroom
-        self._queue: deque[Record] = deque()
+        self._queue: deque[Record | Callable[[], Record]] = deque()
         self._accepted = 0
         self._durable = 0  # records written and fsynced
         self._wake = asyncio.Event()  # set by append, close() and a due sync or checkpoint
@@ -123,8 +123,12 @@ class AuditLog:
     def log_id(self) -> str:
         return self._log_id
 
-    def append(self, record: Record) -> None:
+    def append(self, record: Record | Callable[[], Record]) -> None:
         """Accept `record` for writing. Never blocks and never drops an accepted record.
+
+        `record` may also be a function that builds it: the writer calls it when it takes the
+        batch, so the caller's path (a call that has just been answered) pays only for a
+        queue entry. The function must not depend on state that changes meanwhile.
 
         Raises AuditUnavailable when the log is closing or holds `capacity` records. It does
         not raise merely because `available` is False: admission is decided by `available`
@@ -220,7 +224,18 @@ class AuditLog:
         if linger > 0 and len(self._queue) < self._settings.batch_max and not self._closing:
             await asyncio.sleep(linger)
         count = min(len(self._queue), self._settings.batch_max)
-        return [self._queue.popleft() for _ in range(count)]
+        records = []
+        for _ in range(count):
+            item = self._queue.popleft()
+            if isinstance(item, Record):
+                records.append(item)
+                continue
+            try:
+                records.append(item())
+            except Exception:  # a bug in a builder: say so loudly, and keep the count right
+                self._durable += 1
+                log.exception("audit_record_unbuildable")
+        return records
 
     def _due_in(self) -> float | None:
         """Seconds until the next fsync or interval checkpoint is due; None: nothing is."""

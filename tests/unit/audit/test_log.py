@@ -461,3 +461,31 @@ async def test_unexpected_writer_error_ends_run_with_it(tmp_path: Path, identity
     with pytest.raises(ExceptionGroup) as raised:
         await asyncio.wait_for(log.run(), timeout=10.0)
     assert raised.group_contains(RuntimeError, match="bug in the opener")
+
+
+async def test_records_built_by_the_writer_are_written_in_order(tmp_path: Path, identity: Issued) -> None:
+    """A builder handed to append is called when the writer takes its batch, in append order;
+    one that fails is reported and does not stall the log."""
+    built: list[int] = []
+
+    def builder(index: int):  # type: ignore[no-untyped-def]
+        def build():  # type: ignore[no-untyped-def]
+            built.append(index)
+            if index == 2:
+                raise ValueError("a bug in the builder")
+            return record(index)
+        return build
+
+    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings(batch_linger=0.05))
+    with capture_logs() as events:
+        async with running(log):
+            await async_wait_until(lambda: log.available, what="the log to open")
+            for index in range(4):
+                log.append(builder(index))
+            assert built == []  # nothing built on the caller's path
+            log.append(record(4))
+            await async_wait_until(lambda: log.backlog == 0, what="the batch to be durable")
+    assert built == [0, 1, 2, 3]
+    assert log.path is not None
+    assert [r.exchange_id for r in records_of(log.path)] == ["ex-0000", "ex-0001", "ex-0003", "ex-0004"]
+    assert "audit_record_unbuildable" in [event["event"] for event in events]
