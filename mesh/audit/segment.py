@@ -15,6 +15,7 @@ from typing import Protocol
 
 from mesh.audit.encoding import decode_line, header_hash, record_hash
 from mesh.audit.errors import BrokenSegment, MalformedEntry
+from mesh.files import fsync_directory
 from mesh.v1 import audit_pb2
 
 _NAME = re.compile(r"audit-(\d{6,})\.jsonl")
@@ -47,7 +48,7 @@ class OsSegmentFile:
         self._fd = os.open(path, flags, FILE_MODE)
         self._path = path
         if create:
-            _fsync_directory(path.parent)  # the new name itself must survive a crash
+            fsync_directory(path.parent)  # the new name itself must survive a crash
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -166,11 +167,3 @@ def _lines_backwards(path: Path, size: int) -> Iterator[bytes]:
             rest = pieces[0]  # may continue in the chunk before
             yield from reversed(pieces[1:])
         yield rest
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
