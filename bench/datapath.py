@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import google.protobuf
 import grpc
@@ -39,6 +39,7 @@ from bench.report import Metrics, add_added, flatten, markdown, medians, overhea
 from mesh.store.local_etcd import ETCD_BINARY
 
 RESULTS = REPO / "bench" / "results"
+T = TypeVar("T")
 _FAILURES = (ChildFailed, TimeoutError, RuntimeError, OSError, ValueError)
 
 
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace, plan: LoadPlan) -> dict[str, Any]:
         upstream = children.start_python("upstream", "bench.upstream", "--listen", upstream_address)
         pki = create_pki(workdir / "pki")
         bench = Bench(children, pki, workdir, upstream_address, meshes)
-        ready = _bring_up([p for p in args.paths if p not in failed], bench, failed)
+        ready = bring_up([p for p in args.paths if p not in failed], bench, failed)
         if "direct" not in ready:
             raise RuntimeError(f"the upstream never answered: {failed.get('direct', '')}")
         for number in range(args.rounds):
@@ -138,23 +139,23 @@ def run(args: argparse.Namespace, plan: LoadPlan) -> dict[str, Any]:
             order = names[number % len(names) :] + names[: number % len(names)]
             raw: dict[str, Any] = {}
             for name in order:
-                _progress(f"round {number + 1}/{args.rounds}: {name} …")
+                progress(f"round {number + 1}/{args.rounds}: {name} …")
                 try:
                     raw[name] = measure(ready[name], plan, children, upstream.pid, workdir)
                 except _FAILURES as err:
                     failed[name] = f"round {number + 1}: {err}"
-                    _progress(f"error: {name}: {failed[name]}")
+                    progress(f"error: {name}: {failed[name]}")
                     for child in ready.pop(name).children:
                         children.stop(child)
                     continue
-                _progress(_summary_line(name, raw[name]))
+                progress(_summary_line(name, raw[name]))
             metrics: dict[str, Metrics] = {name: flatten(m) for name, m in raw.items()}
             add_added(metrics)
             rounds.append({"round": number + 1, "order": order, "raw": raw, "metrics": metrics})
     return {"rounds": rounds, "failed": failed}
 
 
-def _bring_up(names: list[str], bench: Bench, failed: dict[str, str]) -> dict[str, DataPath]:
+def bring_up(names: list[str], bench: Bench, failed: dict[str, str]) -> dict[str, DataPath]:
     """Start every path at once (they start in parallel), then wait for each in turn."""
     launched: dict[str, Launched] = {}
     for name in names:
@@ -162,18 +163,18 @@ def _bring_up(names: list[str], bench: Bench, failed: dict[str, str]) -> dict[st
             launched[name] = launch(name, bench)
         except _FAILURES as err:
             failed[name] = f"start: {err}"
-            _progress(f"error: {name}: {failed[name]}")
+            progress(f"error: {name}: {failed[name]}")
     ready: dict[str, DataPath] = {}
     for name, started in launched.items():
         try:
             ready[name] = wait_ready(started)
         except _FAILURES as err:
             failed[name] = f"not ready: {err}"
-            _progress(f"error: {name}: {failed[name]}")
+            progress(f"error: {name}: {failed[name]}")
             for child in started.roles.values():
                 bench.children.stop(child)
             continue
-        _progress(f"{name} ready at {ready[name].target} (counted pids {ready[name].processes})")
+        progress(f"{name} ready at {ready[name].target} (counted pids {ready[name].processes})")
     return ready
 
 
@@ -192,7 +193,20 @@ def _summary_line(name: str, measurement: dict[str, Any]) -> str:
     )
 
 
-def _progress(message: str) -> None:
+def guarded(job: Callable[[], T]) -> T | int:
+    """job()'s result, or the exit status when it was interrupted (130) or failed (1); its
+    processes are stopped either way."""
+    try:
+        return job()
+    except KeyboardInterrupt:
+        progress("interrupted; every process was stopped")
+        return 130
+    except _FAILURES as err:
+        progress(f"error: {err}")
+        return 1
+
+
+def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
@@ -221,27 +235,22 @@ def _first_line(argv: list[str]) -> str | None:
     return done.stdout.splitlines()[0].strip()
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
+def interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C, so every child is stopped
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     # LocalMesh logs in this process (etcd started, stopped): keep stdout for the tables.
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
     plan = load_plan(args)
     started = datetime.now(timezone.utc)
     env = environment()
     clock = time.monotonic()
-    try:
-        outcome = run(args, plan)
-    except KeyboardInterrupt:
-        _progress("interrupted; every process was stopped")
-        return 130
-    except _FAILURES as err:
-        _progress(f"error: {err}")
-        return 1
+    outcome = guarded(lambda: run(args, plan))
+    if isinstance(outcome, int):
+        return outcome
     measured = [p for p in args.paths if any(p in r["metrics"] for r in outcome["rounds"])]
     median = medians([r["metrics"] for r in outcome["rounds"]], measured)
     ratio = ratios(median)
@@ -279,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     args.results_dir.mkdir(parents=True, exist_ok=True)
     out = args.results_dir / f"datapath-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    _progress(f"wrote {out} ({document['wall_seconds']} s)")
+    progress(f"wrote {out} ({document['wall_seconds']} s)")
     return 0 if not outcome["failed"] else 2
 
 

@@ -64,12 +64,12 @@ def _generator_phase(
         f"load-{mode_args[0]}-{path.name}", "bench.load", *argv, piped=True
     )
     try:
-        _expect(generator, _read_line(generator, _START_TIMEOUT_SECONDS), "ready")
-        before = _cpu(watched)
+        expect_line(generator, read_line(generator, _START_TIMEOUT_SECONDS), "ready")
+        before = cpu_of(watched)
         assert generator.popen.stdin is not None
         generator.popen.stdin.write(b"go\n")
-        load = json.loads(_read_line(generator, _START_TIMEOUT_SECONDS + budget_seconds))
-        after = _cpu(watched)
+        load = json.loads(read_line(generator, _START_TIMEOUT_SECONDS + budget_seconds))
+        after = cpu_of(watched)
     finally:
         children.stop(generator)
     return {"load": load, "cpu_ms_per_request": _per_request(before, after, load["ok"])}
@@ -88,14 +88,14 @@ def _h2load_phase(
     warm_log = log_file.with_suffix(".warmup")
     run_h2load(path.target, replace(plan, requests=plan.clients * plan.streams * 4), body, warm_log)
     warm_log.unlink(missing_ok=True)
-    before = _cpu(watched)
+    before = cpu_of(watched)
     load = run_h2load(path.target, plan, body, log_file)
-    after = _cpu(watched)
+    after = cpu_of(watched)
     log_file.unlink(missing_ok=True)
     return {"load": load, "cpu_ms_per_request": _per_request(before, after, load["succeeded"])}
 
 
-def _cpu(watched: dict[str, tuple[int, ...]]) -> dict[str, float]:
+def cpu_of(watched: dict[str, tuple[int, ...]]) -> dict[str, float]:
     return {role: sum(cpu_seconds(pid) for pid in pids) for role, pids in watched.items()}
 
 
@@ -107,7 +107,7 @@ def _per_request(
     return {role: round((after[role] - before[role]) * 1000 / requests, 4) for role in before}
 
 
-def _read_line(child: Child, timeout: float) -> bytes:
+def read_line(child: Child, timeout: float) -> bytes:
     """One line of the child's stdout, waiting at most `timeout` seconds."""
     stdout = child.popen.stdout
     assert stdout is not None
@@ -128,7 +128,7 @@ def _read_line(child: Child, timeout: float) -> bytes:
     return line
 
 
-def _expect(child: Child, line: bytes, key: str) -> None:
+def expect_line(child: Child, line: bytes, key: str) -> None:
     try:
         if json.loads(line).get(key):
             return
