@@ -61,14 +61,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=1000, help="c1: sequential calls per path per block")
     parser.add_argument("--rate", type=float, default=75.0, help="open: requests per second per path")
     parser.add_argument("--duration", type=float, default=8.0, help="open: seconds per block")
+    parser.add_argument("--audit", default="", metavar="FIELD=VALUE,…",
+                        help="extra fields of the audit paths' sidecar `audit:` section, "
+                             "e.g. batchLinger=0.05s,syncInterval=1s")
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    try:
+        args.audit_options = _audit_options(args.audit)
+    except ValueError as err:
+        parser.error(f"--audit: {err}")
     for name in (args.off, args.on):
         if name not in PATH_NAMES or name == "direct":
             parser.error(f"--off and --on name proxy paths: {', '.join(PATH_NAMES[1:])}")
     if args.off == args.on or args.blocks < 1 or args.calls < 1 or args.rate <= 0 or args.duration <= 0:
         parser.error("--off and --on must differ; --blocks, --calls, --rate, --duration positive")
     return args
+
+
+def _audit_options(text: str) -> dict[str, object]:
+    options: dict[str, object] = {}
+    for item in filter(None, text.split(",")):
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise ValueError(f"{item!r} is not FIELD=VALUE")
+        options[field] = {"true": True, "false": False}.get(value, value)  # YAML-like booleans
+    return options
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -82,7 +99,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         (upstream_port,) = free_ports(1)
         upstream = f"127.0.0.1:{upstream_port}"
         children.start_python("upstream", "bench.upstream", "--listen", upstream)
-        bench = Bench(children, create_pki(Path(tmp) / "pki"), Path(tmp), upstream, meshes)
+        bench = Bench(children, create_pki(Path(tmp) / "pki"), Path(tmp), upstream, meshes,
+                      audit_options=args.audit_options)
         failed: dict[str, str] = {}
         ready = bring_up(["direct", args.off, args.on], bench, failed)
         if failed:

@@ -113,9 +113,10 @@ class Meshes:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def create(self, name: str, upstream: str, *, audit: bool) -> MeshPair:
+    def create(self, name: str, upstream: str, *, audit: dict[str, object] | None) -> MeshPair:
         """Start a mesh under `<workdir>/<name>`, apply the bench's resources and configure a
-        consumer and a provider sidecar (the audit log on in both when `audit`)."""
+        consumer and a provider sidecar (the audit log on in both, with these extra fields,
+        unless `audit` is None)."""
         local = LocalMesh(self._workdir / name, trust_domain=TRUST_DOMAIN)
         local.add_operator(OPERATOR, "platform-admin")
         self._meshes.append(local)  # before start(): a half-started mesh is stopped too
@@ -124,7 +125,9 @@ class Meshes:
         local.apply(OPERATOR, mesh_documents(TRUST_DOMAIN, inbound))
 
         def extra(who: str) -> dict[str, Any]:
-            return {"audit": {"directory": str(local.workdir / "audit" / who)}} if audit else {}
+            if audit is None:
+                return {}
+            return {"audit": {"directory": str(local.workdir / "audit" / who), **audit}}
 
         provider = local.add_sidecar(
             PROVIDER,

@@ -48,6 +48,8 @@ class Bench:
     workdir: Path
     upstream: str
     meshes: Meshes
+    # Extra fields of the audit paths' `audit:` section (e.g. {"batchLinger": "0.1s"}).
+    audit_options: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +220,7 @@ def _sidecar(bench: Bench, name: str, audit: bool) -> Launched:
     configs = {}
     for who, doc in (("provider", provider), ("consumer", consumer)):
         if audit:
-            doc["audit"] = {"directory": str(bench.workdir / name / f"audit-{who}")}
+            doc["audit"] = {"directory": str(bench.workdir / name / f"audit-{who}"), **bench.audit_options}
         configs[who] = pki.bundle.parent / f"{name}-{who}.yaml"
         configs[who].write_text(yaml.safe_dump(doc, sort_keys=False))
     b = bench.children.start_python(
@@ -238,7 +240,7 @@ def _sidecar(bench: Bench, name: str, audit: bool) -> Launched:
 def _mesh(bench: Bench, name: str, audit: bool) -> Launched:
     """A pair that joins its own mesh and takes its config from etcd. Only the two sidecars
     are this path's processes; the mesh's etcd and control plane are not counted."""
-    pair = bench.meshes.create(name, bench.upstream, audit=audit)
+    pair = bench.meshes.create(name, bench.upstream, audit=bench.audit_options if audit else None)
     b = bench.children.start(f"{name}-provider", list(pair.provider.argv))
     a = bench.children.start(f"{name}-consumer", list(pair.consumer.argv))
     return Launched(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import threading
 import time
@@ -46,6 +47,9 @@ log = structlog.get_logger(__name__)
 # What a failed step of the writer raises and is retried on: I/O errors, and an identity
 # that cannot be used yet (no certificate, no URI SAN).
 _RETRYABLE = (OSError, ValueError)
+# With no call to wake the writer, a timer does, this long (or one linger, if longer) after
+# the batch or fsync was due.
+_MIN_SLACK = 0.01
 
 
 class AuditLog:
@@ -75,7 +79,9 @@ class AuditLog:
         self._queue: deque[Record | Callable[[], Record]] = deque()
         self._accepted = 0
         self._durable = 0  # records written and fsynced
-        self._wake = asyncio.Event()  # set by append, close() and a due sync or checkpoint
+        self._wake = asyncio.Event()  # set by append (see there) and close()
+        self._batch_started: float | None = None  # when the writer saw the batch's first record
+        self._soft_deadline = math.inf  # an append from then on wakes the writer
         self._opening = threading.Lock()  # open() and the writer may both try to open the segment
         self._stopped = asyncio.Event()
         self._started = False
@@ -144,7 +150,10 @@ class AuditLog:
         if held + 1 >= self._high_water and not self._backpressure:
             self._backpressure = True
             log.warning("audit_backpressure_started", backlog=held + 1)
-        if not self._wake.is_set():
+        # Wake the writer for a new batch, a full one, or once a deadline has passed (see
+        # _next_batch): never more than once per loop iteration.
+        if not self._wake.is_set() and (len(self._queue) == 1 or len(self._queue) >= self._settings.batch_max
+                                        or time.monotonic() >= self._soft_deadline):
             self._wake.set()
 
     async def open(self) -> None:
@@ -202,27 +211,46 @@ class AuditLog:
 
     async def _next_batch(self) -> list[Record] | None:
         """The next records to write; [] when only an fsync or a checkpoint is due; None when
-        done."""
-        while not self._queue:  # bounded: each pass returns, or waits for a wakeup or a deadline
+        done.
+
+        Group commit without timer wakeups while calls flow: a batch is due `batch_linger`
+        after its first record and an fsync `sync_interval` after its first unsynced record,
+        but the writer is woken for them by the first append after that moment (the event loop
+        is awake for that call anyway). Only when no call comes does a timer wake it, at most
+        one more linger later."""
+        while True:  # bounded: each pass returns, or waits for a wakeup or a deadline
+            now = time.monotonic()
             if self._closing:
+                if self._queue:
+                    return self._take()
                 if self._unsynced_records:
                     return []
                 if self._uncheckpointed and not self._final_checkpoint_tried:
                     self._final_checkpoint_tried = True
                     return []
                 return None
-            due_in = self._due_in()
-            if due_in is not None and due_in <= 0:
-                return []
+            batch_at = math.inf
+            if self._queue:
+                if self._batch_started is None:
+                    self._batch_started = now
+                batch_at = self._batch_started + self._settings.batch_linger
+            sync_at = (self._unsynced_since + self._settings.sync_interval
+                       if self._unsynced_records else math.inf)
+            checkpoint_at = (self._last_checkpoint + self._settings.checkpoint_interval
+                             if self._uncheckpointed else math.inf)
+            if now >= min(batch_at, sync_at, checkpoint_at) or len(self._queue) >= self._settings.batch_max:
+                return self._take()
+            self._soft_deadline = min(batch_at, sync_at)
+            fallback = min(self._soft_deadline + max(self._settings.batch_linger, _MIN_SLACK), checkpoint_at)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(due_in):
+                async with asyncio.timeout(None if fallback == math.inf else fallback - now):
                     await self._wake.wait()
-        # Group commit: lingering lets the records of that window share one write (and the
-        # fsync that follows within sync_interval). Appending never waits.
-        linger = self._settings.batch_linger
-        if linger > 0 and len(self._queue) < self._settings.batch_max and not self._closing:
-            await asyncio.sleep(linger)
+
+    def _take(self) -> list[Record]:
+        """Up to batch_max queued records, built where the queue holds builders."""
+        self._soft_deadline = math.inf
+        self._batch_started = None
         count = min(len(self._queue), self._settings.batch_max)
         records = []
         for _ in range(count):
@@ -237,14 +265,10 @@ class AuditLog:
                 log.exception("audit_record_unbuildable")
         return records
 
-    def _due_in(self) -> float | None:
-        """Seconds until the next fsync or interval checkpoint is due; None: nothing is."""
-        waits = []
-        if self._unsynced_records:
-            waits.append(self._settings.sync_interval - (time.monotonic() - self._unsynced_since))
-        if self._uncheckpointed:
-            waits.append(self._settings.checkpoint_interval - (time.monotonic() - self._last_checkpoint))
-        return min(waits) if waits else None
+    def _sync_due(self) -> bool:
+        return bool(self._unsynced_records) and (
+            time.monotonic() - self._unsynced_since >= self._settings.sync_interval
+            or self._unsynced_records >= self._settings.batch_max)
 
     async def _commit(self, records: list[Record]) -> None:
         """Write `records` (and a checkpoint when one is due), retrying until that works;
@@ -283,10 +307,7 @@ class AuditLog:
         if checkpoint is not None:
             self._publish_after_sync = checkpoint
         self._report_recovery()
-        due_in = self._due_in()
-        if (checkpoint is not None or self._closing or self._settings.sync_interval == 0
-                or (due_in is not None and due_in <= 0)
-                or self._unsynced_records >= self._settings.batch_max):
+        if checkpoint is not None or self._closing or self._settings.sync_interval == 0 or self._sync_due():
             await self._sync()
 
     def _append(self, data: bytes) -> None:

@@ -33,8 +33,8 @@ class AuditSettings:
     batch_max: int = 1_000
     checkpoint_every: int = 1_000
     checkpoint_interval: float = 10.0
-    batch_linger: float = 0.025
-    sync_interval: float = 0.2
+    batch_linger: float = 0.1
+    sync_interval: float = 0.5
     retry_initial: float = 0.05
     retry_max: float = 5.0
 

@@ -489,3 +489,18 @@ async def test_records_built_by_the_writer_are_written_in_order(tmp_path: Path, 
     assert log.path is not None
     assert [r.exchange_id for r in records_of(log.path)] == ["ex-0000", "ex-0001", "ex-0003", "ex-0004"]
     assert "audit_record_unbuildable" in [event["event"] for event in events]
+
+
+async def test_a_lone_record_is_written_and_synced_without_further_calls(tmp_path: Path, identity: Issued) -> None:
+    """With no later append to wake the writer, timers still write a batch and fsync it: a
+    record never waits for the next call."""
+    counting = _counting()
+    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(),
+                   settings(batch_linger=0.05, sync_interval=0.1), opener=counting)
+    async with running(log):
+        await async_wait_until(lambda: log.available, what="the log to open")
+        opened = counting.syncs
+        log.append(record(0))
+        await async_wait_until(lambda: log.backlog == 0, timeout=5.0, what="the lone record to be durable")
+        assert counting.syncs == opened + 1
+        assert log.path is not None and len(records_of(log.path)) == 1

@@ -64,13 +64,13 @@ def test_defaults_follow_grpc() -> None:
 
 
 def test_audit_batching_defaults_and_overrides() -> None:
-    """Records are written after a 25 ms linger and fsynced within 200 ms unless the operator
+    """Records are written after a 100 ms linger and fsynced within 500 ms unless the operator
     says otherwise; fsyncEveryBatch means no interval at all."""
     base = BASE + 'outbound: {address: "127.0.0.1:1"}\n'
     defaults = to_settings(parse_config(base + "audit: {directory: audit}\n"))
-    assert (defaults.audit_batch_linger_seconds, defaults.audit_sync_interval_seconds) == (0.025, 0.2)
-    tuned = to_settings(parse_config(base + 'audit: {directory: audit, batchLinger: "0.05s", syncInterval: "1s"}\n'))
-    assert (tuned.audit_batch_linger_seconds, tuned.audit_sync_interval_seconds) == (0.05, 1.0)
+    assert (defaults.audit_batch_linger_seconds, defaults.audit_sync_interval_seconds) == (0.1, 0.5)
+    tuned = to_settings(parse_config(base + 'audit: {directory: audit, batchLinger: "0.02s", syncInterval: "2s"}\n'))
+    assert (tuned.audit_batch_linger_seconds, tuned.audit_sync_interval_seconds) == (0.02, 2.0)
     strict = to_settings(parse_config(base + "audit: {directory: audit, fsyncEveryBatch: true}\n"))
     assert strict.audit_sync_interval_seconds == 0.0
 
