@@ -26,7 +26,7 @@ from mesh.commit import Change, Commit, Committed, build_commit
 from mesh.resources import KINDS
 from mesh.signing import Signer, ValueRejected, Verifier, signer_public_key
 from mesh.store.base import Compare, Put, Store
-from mesh.store.errors import StoreError
+from mesh.store.errors import Compacted, StoreError
 from mesh.v1 import control_plane_pb2 as api
 from mesh.v1 import signed_pb2
 
@@ -116,6 +116,8 @@ class Repository:
         self.trust_domain = trust_domain
         # What the last load decoded, by key: a value read again unchanged is not parsed again.
         self._decoded: dict[str, _Decoded] = {}
+        # The last load, which the next one brings up to date.
+        self._loaded: Loaded | None = None
         # Signer chain → (key_id, public key), or None when it does not chain to our roots.
         self._chains: dict[bytes, tuple[str, ec.EllipticCurvePublicKey] | None] = {}
         # What the last commit built covered: the next one re-verifies and re-hashes only what
@@ -128,23 +130,28 @@ class Repository:
     # -- reading ---------------------------------------------------------------------------
 
     async def load(self) -> Loaded:
+        """The config as it is now. After the first load, a load reads only the keys changed
+        since the previous one (and their count, which shows deletions); it reads everything
+        again when keys were deleted or signers changed."""
+        previous = self._loaded
         try:
-            kvs, revision = await self._store.range(keys.CONFIG_PREFIX.encode())
+            loaded = await self._load_changes(previous) if previous is not None else None
+            if loaded is None:
+                loaded = await self._load_all()
         except StoreError as exc:
             raise Unavailable(f"etcd: {exc}") from None
+        self._loaded = loaded
+        return loaded
+
+    async def _load_all(self) -> Loaded:
+        kvs, revision = await self._store.range(keys.CONFIG_PREFIX.encode())
         raw: dict[str, bytes] = {}
         mods: dict[str, int] = {}
         for kv in kvs:
             key = kv.key.decode()
             raw[key], mods[key] = kv.value, kv.mod_revision
         verifier = self.verifier(raw)
-        version, head_mod = 0, mods.get(keys.HEAD_KEY, 0)
-        if keys.HEAD_KEY in raw:
-            try:
-                head = verifier.verify(keys.HEAD_KEY, raw[keys.HEAD_KEY])
-                version = head.version
-            except ValueRejected as exc:
-                log.warning("config_head_rejected", reason=exc.reason)
+        version, head_mod = self._head_version(raw, verifier), mods.get(keys.HEAD_KEY, 0)
         objects: dict[Ref, Message] = {}
         decoded: dict[str, _Decoded] = {}
         for key, value in raw.items():
@@ -158,6 +165,45 @@ class Repository:
             objects[entry.ref] = entry.message
         self._decoded = decoded
         return Loaded(raw, mods, objects, version, head_mod, revision, verifier)
+
+    async def _load_changes(self, previous: Loaded) -> Loaded | None:
+        """`previous` with the keys changed since; None when keys were deleted or a signer
+        changed (a whole load is needed then)."""
+        prefix = keys.CONFIG_PREFIX.encode()
+        kvs, revision = await self._store.range(prefix, min_mod_revision=previous.revision + 1)
+        if not kvs and revision == previous.revision:
+            return previous
+        try:
+            count, _ = await self._store.count(prefix, revision=revision)
+        except Compacted:
+            return None
+        changed = {kv.key.decode(): kv for kv in kvs}
+        added = sum(1 for key in changed if key not in previous.raw)
+        if count != len(previous.raw) + added or any(k.startswith(keys.SIGNER_PREFIX) for k in changed):
+            return None
+        raw, mods, objects = dict(previous.raw), dict(previous.mod_revisions), dict(previous.objects)
+        verifier = previous.verifier
+        for key, kv in changed.items():
+            raw[key], mods[key] = kv.value, kv.mod_revision
+            stale = self._decoded.pop(key, None)
+            if stale is not None:
+                objects.pop(stale.ref, None)
+            entry = _decode(key, kv.value, kv.mod_revision, verifier)
+            if entry is not None:
+                self._decoded[key] = entry
+                objects[entry.ref] = entry.message
+        version = self._head_version(raw, verifier) if keys.HEAD_KEY in changed else previous.version
+        return Loaded(raw, mods, objects, version, mods.get(keys.HEAD_KEY, 0), revision, verifier)
+
+    @staticmethod
+    def _head_version(raw: dict[str, bytes], verifier: Verifier) -> int:
+        if keys.HEAD_KEY not in raw:
+            return 0
+        try:
+            return verifier.verify(keys.HEAD_KEY, raw[keys.HEAD_KEY]).version
+        except ValueRejected as exc:
+            log.warning("config_head_rejected", reason=exc.reason)
+            return 0
 
     def verifier(self, raw: dict[str, bytes]) -> Verifier:
         """Signer keys found in the config that chain to our roots (always including ours)."""

@@ -90,10 +90,18 @@ class Store(Protocol):
         """The key's current value, or None."""
         ...
 
-    async def range(self, prefix: bytes, revision: int = 0) -> tuple[list[KeyValue], int]:
+    async def range(self, prefix: bytes, revision: int = 0, *,
+                    min_mod_revision: int = 0) -> tuple[list[KeyValue], int]:
         """Every key under `prefix` sorted by key, and the store's current revision (etcd's
         header revision; list-then-watch resumes from it + 1). revision > 0 reads the keys
-        as they were then; Compacted if that revision was compacted away."""
+        as they were then; Compacted if that revision was compacted away. min_mod_revision > 0
+        leaves out keys last modified before it (what changed since a read; deletions do not
+        show: compare `count`)."""
+        ...
+
+    async def count(self, prefix: bytes, revision: int = 0) -> tuple[int, int]:
+        """How many keys are under `prefix` (at `revision`, as for range), and the store's
+        current revision."""
         ...
 
     async def txn(self, compares: Sequence[Compare], success: Sequence[Op]) -> TxnResult:

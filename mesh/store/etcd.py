@@ -101,14 +101,23 @@ class EtcdStore:
             response = await rpc.KVStub(self._open).Range(rpc.RangeRequest(key=key), timeout=self._timeout)
         return _to_key_value(response.kvs[0]) if response.kvs else None
 
-    async def range(self, prefix: bytes, revision: int = 0) -> tuple[list[KeyValue], int]:
-        request = rpc.RangeRequest(key=prefix, range_end=prefix_end(prefix), revision=revision)
+    async def range(self, prefix: bytes, revision: int = 0, *,
+                    min_mod_revision: int = 0) -> tuple[list[KeyValue], int]:
+        response = await self._range(rpc.RangeRequest(key=prefix, range_end=prefix_end(prefix),
+                                                      revision=revision, min_mod_revision=min_mod_revision))
+        return [_to_key_value(kv) for kv in response.kvs], response.header.revision
+
+    async def count(self, prefix: bytes, revision: int = 0) -> tuple[int, int]:
+        response = await self._range(rpc.RangeRequest(key=prefix, range_end=prefix_end(prefix),
+                                                      revision=revision, count_only=True))
+        return int(response.count), response.header.revision
+
+    async def _range(self, request: rpc.RangeRequest) -> rpc.RangeResponse:
         try:
             with map_etcd_errors():
-                response = await rpc.KVStub(self._open).Range(request, timeout=self._timeout)
+                return await rpc.KVStub(self._open).Range(request, timeout=self._timeout)
         except Compacted:
-            raise Compacted(await self._compact_revision(prefix)) from None
-        return [_to_key_value(kv) for kv in response.kvs], response.header.revision
+            raise Compacted(await self._compact_revision(request.key)) from None
 
     async def txn(self, compares: Sequence[Compare], success: Sequence[Op]) -> TxnResult:
         check_ops(success)

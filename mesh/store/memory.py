@@ -75,7 +75,8 @@ class MemoryStore:
         self._expire_leases()
         return self._value_at(key, self._state.revision)
 
-    async def range(self, prefix: bytes, revision: int = 0) -> tuple[list[KeyValue], int]:
+    async def range(self, prefix: bytes, revision: int = 0, *,
+                    min_mod_revision: int = 0) -> tuple[list[KeyValue], int]:
         self._expire_leases()
         state = self._state
         at = revision or state.revision
@@ -87,9 +88,13 @@ class MemoryStore:
         kvs = []
         for key in sorted(k for k in state.history if in_range(k, prefix, end)):
             kv = self._value_at(key, at)
-            if kv is not None:
+            if kv is not None and kv.mod_revision >= min_mod_revision:
                 kvs.append(kv)
         return kvs, state.revision  # etcd's header revision: the current one, even for a past read
+
+    async def count(self, prefix: bytes, revision: int = 0) -> tuple[int, int]:
+        kvs, current = await self.range(prefix, revision)
+        return len(kvs), current
 
     async def txn(self, compares: Sequence[Compare], success: Sequence[Op]) -> TxnResult:
         check_ops(success)

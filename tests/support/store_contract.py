@@ -111,6 +111,22 @@ class StoreContract:
         assert [(kv.key, kv.value) for kv in kvs] == [(prefix + b"a", b"old"), (prefix + b"b", b"gone-later")]
         assert read_at == await store.current_revision()  # the header revision, not `past`
 
+    async def test_range_since_a_revision_returns_only_what_changed(self, store: Store, prefix: bytes) -> None:
+        """min_mod_revision leaves out keys untouched since; a deleted key shows only in count."""
+        await store.put(prefix + b"a", b"1")
+        await store.put(prefix + b"b", b"1")
+        await store.put(prefix + b"c", b"1")
+        since = await store.current_revision()
+        await store.put(prefix + b"b", b"2")
+        await store.put(prefix + b"d", b"1")
+        await store.txn((), (Delete(prefix + b"c"),))
+        kvs, read_at = await store.range(prefix, min_mod_revision=since + 1)
+        assert [(kv.key, kv.value) for kv in kvs] == [(prefix + b"b", b"2"), (prefix + b"d", b"1")]
+        assert read_at == await store.current_revision()
+        assert await store.count(prefix) == (3, read_at)
+        assert (await store.count(prefix, revision=since))[0] == 3
+        assert (await store.count(prefix + b"nothing/"))[0] == 0
+
     async def test_range_at_a_future_revision_is_refused(self, store: Store, prefix: bytes) -> None:
         """A revision beyond the current one is a caller error."""
         current = await store.current_revision()

@@ -8,6 +8,7 @@ from google.protobuf.message import Message
 
 from certs.ca import Issued, create_intermediate
 from control_plane.errors import Conflict
+from control_plane.repository import Repository
 from mesh import keys
 from mesh.commit import Change
 from mesh.store.base import Delete, Put
@@ -85,3 +86,40 @@ async def test_a_stale_resource_version_is_still_a_conflict(mesh: Control) -> No
     with pytest.raises(Conflict, match="is stale"):
         await mesh.repository.apply([("-", again)], ADMIN, dry_run=False)
     assert await mesh.store.current_revision() == revision
+
+
+def _view(loaded) -> tuple:  # type: ignore[no-untyped-def]
+    return (loaded.raw, loaded.mod_revisions, loaded.version, loaded.head_mod_revision,
+            {ref: m.SerializeToString(deterministic=True) for ref, m in loaded.objects.items()})
+
+
+async def _fresh_view(control: Control, signer_pki: tuple[Issued, SignerIdentity]) -> tuple:  # type: ignore[type-arg]
+    root, identity = signer_pki
+    fresh = Repository(control.store, identity.signer, identity.chain_pem, [root.cert], TRUST_DOMAIN)
+    return _view(await fresh.load())
+
+
+@pytest.mark.parametrize("change", ["edit through the API", "key deleted in etcd", "key added in etcd",
+                                    "key deleted and another added", "value replaced in etcd",
+                                    "head deleted", "nothing"])
+async def test_a_load_after_a_load_equals_a_whole_load(
+        mesh: Control, signer_pki: tuple[Issued, SignerIdentity], change: str) -> None:
+    """The next load reads only what changed since the last one, yet sees exactly what a
+    repository reading everything sees, deletions made behind its back included."""
+    loaded = await mesh.repository.load()
+    route_key = keys.resource_key(*ROUTE)
+    other_key = keys.resource_key("Route", "141003", "kaigo-person")
+    if change == "edit through the API":
+        await mesh.repository.apply([("-", _retimed(loaded.objects[ROUTE], 13))], ADMIN, dry_run=False)
+    elif change == "key deleted in etcd":
+        await mesh.store.txn([], [Delete(route_key.encode())])
+    elif change == "key added in etcd":
+        await mesh.store.txn([], [Put((route_key + "-copy").encode(), loaded.raw[route_key])])
+    elif change == "key deleted and another added":
+        await mesh.store.txn([], [Delete(route_key.encode()),
+                                  Put((route_key + "-copy").encode(), loaded.raw[route_key])])
+    elif change == "value replaced in etcd":
+        await mesh.store.txn([], [Put(route_key.encode(), loaded.raw[other_key])])
+    elif change == "head deleted":
+        await mesh.store.txn([], [Delete(keys.HEAD_KEY.encode())])
+    assert _view(await mesh.repository.load()) == await _fresh_view(mesh, signer_pki)
