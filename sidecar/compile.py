@@ -14,6 +14,7 @@ Two entry points share one builder, so they cannot disagree:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,6 +47,7 @@ from mesh.translate.descriptors import DescriptorSetError, pool_from_bytes
 from mesh.translate.engine import CompiledOperation, compile_mapping
 from mesh.translate.errors import MappingInvalid
 from mesh.v1 import route_pb2, service_pb2, signed_pb2
+from sidecar.overlay import Overlay
 from sidecar.snapshot import SERVER_STREAM, UNARY, Snapshot, Upstream
 
 # RouteSpec.timeout: "Default 30s".
@@ -78,7 +80,7 @@ class Compiled:
     in it is mutated after it is built; a later compile copies what it changes."""
 
     snapshot: Snapshot
-    values: Mapping[str, bytes]  # every key under CONFIG_PREFIX, as stored
+    values: Overlay[str, bytes]  # every key under CONFIG_PREFIX, as stored
     own_id: str
     trust_domain: str
     verifier: Verifier
@@ -125,7 +127,7 @@ def compile_full(
         if not key.startswith(CONFIG_PREFIX):
             raise SnapshotRejected(f"key {key!r} is outside the config prefix")
     verifier, until = _verifier(values, verifier_roots, trust_domain)
-    build = _Build(None, dict(values), verifier, until, own_spiffe_id, trust_domain, applied)
+    build = _Build(None, Overlay.of(values), verifier, until, own_spiffe_id, trust_domain, applied)
     return build.run(values, (), revision)
 
 
@@ -141,10 +143,7 @@ def compile_update(
     which signers are trusted (a signer chain or the TrustBundle) and a signer certificate
     past its expiry compile everything again."""
     deletes = [key for key in deletes if key not in puts]
-    values = base.values.copy()
-    values.update(puts)
-    for key in deletes:
-        values.pop(key, None)
+    values = base.values.changed(puts, deletes)  # no copy of the whole config
     if needs_full_compile(base, puts, deletes):
         roots = [*local_roots, *roots_of(base.snapshot)]
         return compile_full(values, roots, base.trust_domain, base.own_id, revision,
@@ -169,7 +168,7 @@ class _Build:
     """One compile: `base` (None for a full compile) plus changed keys → a new Compiled.
     Containers shared with `base` are copied before they are changed."""
 
-    def __init__(self, base: Compiled | None, values: dict[str, bytes], verifier: Verifier,
+    def __init__(self, base: Compiled | None, values: Overlay[str, bytes], verifier: Verifier,
                  verifier_until: float, own_id: str, trust_domain: str,
                  applied: Snapshot | None) -> None:
         self.base = base
@@ -197,9 +196,8 @@ class _Build:
         if applied is not None and head.version < applied.version:
             raise SnapshotRejected(
                 f"replayed config head (version {head.version} < applied {applied.version})")
-        versions = self.base.snapshot.versions.copy() if self.base else {}
+        versions: dict[str, int] = {}  # of the keys put now
         for key in deletes:
-            versions.pop(key, None)
             self._delete(key)
         for key in sorted(puts):
             if key == HEAD_KEY or key.startswith(SIGNER_PREFIX):
@@ -246,10 +244,11 @@ class _Build:
                     if self.trust_touched or base is None else base.snapshot.denied),
             trust_roots_pem=(_trust_roots(self.bundle)
                              if self.trust_touched or base is None else base.snapshot.trust_roots_pem),
-            versions=MappingProxyType(versions),
+            versions=(_overlay(base.snapshot.versions).changed(versions, deletes) if base
+                      else Overlay.of(versions)),
         )
         return Compiled(
-            snapshot=snapshot, values=MappingProxyType(self.values), own_id=self.own_id,
+            snapshot=snapshot, values=self.values, own_id=self.own_id,
             trust_domain=self.trust_domain, verifier=self.verifier,
             verifier_until=self.verifier_until, resources=MappingProxyType(self.resources),
             providers=providers, own_routes=own_routes, bundle=self.bundle,
@@ -456,7 +455,13 @@ class _Build:
         return MappingProxyType(kinds), MappingProxyType(responses)
 
 
+def _overlay(mapping: Mapping[str, int]) -> Overlay[str, int]:
+    return mapping if isinstance(mapping, Overlay) else Overlay.of(mapping)
+
+
+@functools.lru_cache(maxsize=64)
 def _own_system(own_spiffe_id: str, trust_domain: str) -> Ref:
+    """(org, system) of this sidecar's identity; parsed once, not on every compile."""
     try:
         own = parse_spiffe_id(own_spiffe_id)
     except InvalidSpiffeId as exc:

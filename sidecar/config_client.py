@@ -8,15 +8,15 @@ twice. A rejected state is logged and counted; the current snapshot keeps servin
 
 A change costs what it touches: watch batches that arrived while the previous one was being
 applied are taken together, compiled as an update of the applied config (sidecar/compile.py)
-and swapped in; the last-known-good file follows on its own task, newest state first, as a
-journal record of the change rather than the whole config.
+and swapped in; the last-known-good file follows, as a journal record of the change rather
+than the whole config, appended at once and fsynced on a thread of its own (lkg.JournalSyncer);
+a whole config is written on its own task, newest state first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import random
 import time
 from collections import Counter
@@ -45,7 +45,7 @@ from sidecar.compile import (
     roots_of,
 )
 from sidecar.errors import ConfigError
-from sidecar.lkg import LastKnownGood, LkgUnreadable
+from sidecar.lkg import JournalSyncer, LastKnownGood, LkgUnreadable
 from sidecar.settings import EtcdSettings
 from sidecar.snapshot import Snapshot
 
@@ -181,8 +181,8 @@ class ConfigClient:
         self._to_persist: list[_Persist] = []
         self._persisting: asyncio.Task[None] | None = None
         self._saving = False  # a whole snapshot is being written (on a worker thread)
-        self._unsynced = False  # journal records appended but not yet fsynced
-        self._synced_at = -math.inf
+        self._syncer = JournalSyncer(lkg, LKG_SYNC_INTERVAL_S, self._sync_failed)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.persisted_revision = 0
 
     @property
@@ -223,6 +223,7 @@ class ConfigClient:
 
     async def run(self) -> None:
         """List, then watch, until cancelled or closed."""
+        self._loop = asyncio.get_running_loop()
         try:
             await self.restore()
             while not self._closing:
@@ -252,8 +253,12 @@ class ConfigClient:
                 # Let the newest state reach the disk (bounded); a kill leaves the last one.
                 with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(persisting), PERSIST_ON_CLOSE_S)
+            syncing = self._syncer.stop()
+            if syncing is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(asyncio.to_thread(syncing.join, PERSIST_ON_CLOSE_S))
             if persisting is None or persisting.done():
-                self._lkg.close()
+                self._lkg.close()  # safe while a sync is still busy: it syncs its own descriptor
 
     async def close(self) -> None:
         """Stop watching; run() returns."""
@@ -398,39 +403,19 @@ class ConfigClient:
     def _written(self, revision: int, synced: bool) -> None:
         self.persisted_revision = revision
         self.counters["lkg_writes"] += 1
-        if synced:
-            self._unsynced, self._synced_at = False, time.monotonic()
-        else:
-            self._unsynced = True
-            self._start_writer()
+        if not synced:
+            self._syncer.appended()
 
     def _start_writer(self) -> None:
         if self._persisting is None or self._persisting.done():
             self._persisting = asyncio.create_task(self._write_lkg())
 
     async def _write_lkg(self) -> None:
-        """Write queued states (changes queued together as one journal record, or a whole
-        snapshot on a worker thread) and fsync appended records at most LKG_SYNC_INTERVAL_S
-        after the previous fsync, so changes in quick succession share one. Returns when
-        everything is written and durable."""
-        while True:  # bounded: each pass writes, syncs or sleeps until a deadline passes
-            if self._to_persist:
-                states, self._to_persist = self._to_persist, []
-                await self._write_states(states)
-                continue
-            if not self._unsynced:
-                return
-            wait = self._synced_at + LKG_SYNC_INTERVAL_S - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            synced_at = time.monotonic()
-            self._unsynced = False  # an append from here on needs another fsync
-            try:
-                await asyncio.to_thread(self._lkg.sync)
-            except OSError as exc:
-                self._lkg_failed(exc)
-            self._synced_at = synced_at
+        """Write queued states: changes queued together as one journal record (fsynced by
+        the syncer), or a whole snapshot on a worker thread. Returns when all are written."""
+        while self._to_persist:  # bounded: states are queued only as changes are applied
+            states, self._to_persist = self._to_persist, []
+            await self._write_states(states)
 
     async def _write_states(self, states: list[_Persist]) -> None:
         newest = states[-1]
@@ -456,30 +441,38 @@ class ConfigClient:
         self.counters["lkg_write_failed"] += 1
         log.error("lkg_write_failed", path=str(self._lkg.path), error=exc.strerror)
 
+    def _sync_failed(self, exc: OSError) -> None:
+        """A journal fsync failed (called on the syncing thread): reported on the loop."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(self._lkg_failed, exc)
+
 
 async def _gathered(queue: _Queue) -> list[WatchBatch | _Ended]:
     """The next item, and those that follow it with gaps no longer than a quiet interval (at
     most COALESCE_MAX_S in all), up to the end of the watch. The quiet interval is
     COALESCE_QUIET_S, or longer when the first item waited in the queue (the sidecar is
     busy, and etcd has likely sent more that the reader has yet to take in): a backlog is
-    compiled once, not once per batch."""
+    compiled once, not once per batch.
+
+    It waits by sleeping a quiet interval and taking what came meanwhile, until a sleep
+    brings nothing: one timer per change, none cancelled. (A gap of up to two intervals may
+    thus be bridged too.)"""
     received, first = await queue.get()
     items = [first]
     now = time.monotonic()
     quiet = min(COALESCE_MAX_S, max(COALESCE_QUIET_S, (now - received) / 2))
     deadline = now + COALESCE_MAX_S
-    while not isinstance(items[-1], _Ended):  # bounded by the deadline
+    while True:  # bounded by the deadline: each pass sleeps, or returns
         while not queue.empty():
             items.append(queue.get_nowait()[1])
         remaining = deadline - time.monotonic()
         if isinstance(items[-1], _Ended) or remaining <= 0:
-            break
-        try:
-            async with asyncio.timeout(min(quiet, remaining)):
-                items.append((await queue.get())[1])
-        except TimeoutError:
-            break
-    return items
+            return items
+        await asyncio.sleep(min(quiet, remaining))
+        if queue.empty():
+            return items
 
 
 def _changed(values: Mapping[str, bytes], change: _Change) -> dict[str, bytes]:

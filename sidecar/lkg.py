@@ -13,16 +13,21 @@ Two files in the state directory:
   journal emptied. A change to one key of a large config thus writes a few hundred bytes,
   not the whole config. A writer may append records at once and fsync them a moment later
   (`append`, then `sync`): a process crash keeps them, a power cut may lose the newest,
-  leaving the config from before them, whole.
+  leaving the config from before them, whole. `sync` may run on a thread of its own while
+  the writer appends.
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import math
 import os
+import queue
 import struct
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +63,8 @@ class StoredConfig:
 
 class LastKnownGood:
     """`<state_dir>/lkg.bin` and `<state_dir>/lkg.journal`. Blocking file I/O: call it
-    through asyncio.to_thread, from one writer at a time."""
+    through asyncio.to_thread, from one writer at a time (`sync` excepted: any thread, any
+    time)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / FILE_NAME
@@ -68,6 +74,8 @@ class LastKnownGood:
         self._written: tuple[int, int, int] | None = None
         self._new_journal = False
         self._journal_fd: int | None = None
+        # Guards the journal descriptor between the writer and `sync`; never held during I/O.
+        self._fd_lock = threading.Lock()
 
     def save(self, values: Mapping[str, bytes], revision: int) -> None:
         """Replace the snapshot with `values` and empty the journal."""
@@ -112,8 +120,9 @@ class LastKnownGood:
             if os.fstat(fd).st_size != written[2]:
                 os.close(fd)
                 return False
-            self._journal_fd = fd
-            self._new_journal = written[2] == 0  # its directory entry: made durable by sync()
+            with self._fd_lock:
+                self._journal_fd = fd
+                self._new_journal = written[2] == 0  # its directory entry: made durable by sync()
         record = _FRAME.pack(len(body), hashlib.sha256(body).digest()) + body
         try:
             if os.write(fd, record) != len(record):
@@ -126,18 +135,31 @@ class LastKnownGood:
 
     def close(self) -> None:
         """Close the journal (kept open between appends)."""
-        fd, self._journal_fd = self._journal_fd, None
+        with self._fd_lock:
+            fd, self._journal_fd = self._journal_fd, None
         if fd is not None:
             os.close(fd)
 
     def sync(self) -> None:
-        """Make every appended record durable."""
-        if self._journal_fd is None:
-            return  # nothing appended since the last snapshot (which is durable)
-        os.fsync(self._journal_fd)
-        if self._new_journal:
-            fsync_directory(self.journal.parent)
-            self._new_journal = False
+        """Make every record appended before the call durable. Safe on any thread while the
+        writer appends: it syncs its own duplicate of the journal descriptor, so the writer
+        neither waits for the disk nor can close the descriptor under it."""
+        with self._fd_lock:
+            if self._journal_fd is None:
+                return  # nothing appended since the last snapshot (which is durable)
+            fd = os.dup(self._journal_fd)
+            new_journal, self._new_journal = self._new_journal, False
+        try:
+            os.fsync(fd)
+            if new_journal:
+                fsync_directory(self.journal.parent)
+        except OSError:
+            if new_journal:
+                with self._fd_lock:
+                    self._new_journal = True  # the next sync makes the entry durable
+            raise
+        finally:
+            os.close(fd)
 
     def load(self) -> StoredConfig | None:
         """The stored values, None when there is no snapshot; LkgUnreadable if it cannot be
@@ -165,6 +187,87 @@ class LastKnownGood:
             revision, journal_bytes = delta.revision, end
         self._written = (revision, len(data), journal_bytes)
         return StoredConfig(values=values, revision=revision)
+
+
+class JournalSyncer:
+    """Fsyncs a LastKnownGood's journal on a thread of its own: at most `interval` seconds
+    after a record is appended, and at most once per `interval`, so records appended in
+    quick succession share one fsync. Telling it about a record costs the writer one queue
+    put: no task, no future and no wake-up of the event loop per change. A failed fsync is
+    handed to `on_error` (on the syncing thread); its records are not retried (the next
+    record's fsync covers them)."""
+
+    def __init__(self, lkg: LastKnownGood, interval: float,
+                 on_error: Callable[[OSError], None]) -> None:
+        self._lkg = lkg
+        self._interval = interval
+        self._on_error = on_error
+        # The syncing thread and its queue: None until a record is appended, and again once
+        # stopped. Only the writer changes it.
+        self._worker: tuple[threading.Thread, queue.SimpleQueue[int | None]] | None = None
+        self._appended = 0  # records the writer appended (numbered from 1)
+        self._done = 0  # the last of them an fsync was made (or tried) for
+
+    @property
+    def idle(self) -> bool:
+        """No appended record waits for its fsync."""
+        return self._done == self._appended
+
+    def appended(self) -> None:
+        """A record was appended to the journal: call after the write, from the writer."""
+        self._appended += 1
+        worker = self._worker
+        if worker is None or not worker[0].is_alive():  # none yet, or it died (a failing on_error)
+            requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+            thread = threading.Thread(target=self._run, args=(requests,), name="lkg-sync",
+                                      daemon=True)
+            worker = self._worker = (thread, requests)
+            thread.start()
+        worker[1].put(self._appended)
+
+    def stop(self) -> threading.Thread | None:
+        """Have the thread fsync what is pending and end; returns it, to join (blocking: through
+        asyncio.to_thread), or None when there is none. Call from the writer. A record
+        appended later starts a new thread."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return None
+        worker[1].put(None)
+        return worker[0]
+
+    def _run(self, requests: queue.SimpleQueue[int | None]) -> None:
+        synced_at = -math.inf
+        pending = 0  # the newest record appended and not yet fsynced (0: none)
+        stopping = False
+        while True:  # bounded: once stopping, at most one more fsync, then it returns
+            if not pending:
+                if stopping:
+                    return
+                request = requests.get()
+            else:
+                wait = synced_at + self._interval - time.monotonic()
+                try:
+                    request = requests.get(timeout=wait) if wait > 0 and not stopping else 0
+                except queue.Empty:
+                    request = 0  # due
+            if request is None:
+                stopping = True
+            elif request:
+                pending = max(pending, request)
+            else:
+                # Whatever the writer announced by now is written: one fsync covers it too.
+                while not requests.empty():
+                    request = requests.get_nowait()
+                    if request is None:
+                        stopping = True
+                    else:
+                        pending = max(pending, request)
+                synced_at = time.monotonic()
+                try:
+                    self._lkg.sync()
+                except OSError as exc:
+                    self._on_error(exc)
+                self._done, pending = pending, 0
 
 
 def _records(path: Path) -> Iterable[tuple[signed_pb2.StoredDelta, int]]:

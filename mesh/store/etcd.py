@@ -302,8 +302,13 @@ def _to_key_value(kv: rpc.KeyValue) -> KeyValue:
     )
 
 
+# Looked up once: an attribute of a protobuf enum wrapper is a slow lookup, and every watched
+# event would pay it.
+_DELETE = rpc.Event.EventType.DELETE
+
+
 def _to_event(event: rpc.Event) -> Event:
-    return Event(type="delete" if event.type == rpc.Event.EventType.DELETE else "put", kv=_to_key_value(event.kv))
+    return Event(type="delete" if event.type == _DELETE else "put", kv=_to_key_value(event.kv))
 
 
 def _task_cancelling() -> bool:

@@ -308,7 +308,7 @@ async def test_changes_in_quick_succession_share_an_fsync(
         revisions = [await mesh.writer.apply([put(route(timeout_s=t))]) for t in (6.0, 7.0, 8.0, 9.0)]
         await async_wait_until(lambda: client.persisted_revision == revisions[-1], what="v5 written")
         assert LastKnownGood(tmp_path).load().revision == revisions[-1]  # type: ignore[union-attr]
-        await async_wait_until(lambda: not client._unsynced, timeout=5.0, what="v5 fsynced")
+        await async_wait_until(lambda: client._syncer.idle, timeout=5.0, what="v5 fsynced")
     assert 1 <= lkg.syncs < len(revisions)
 
 

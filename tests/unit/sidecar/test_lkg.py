@@ -1,18 +1,23 @@
 """The last-known-good file: exact round trip, 0600, atomic replacement, and a tampered file
-is refused by the same verification as etcd data."""
+is refused by the same verification as etcd data; its journal is fsynced off the writer's
+thread, within the interval."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from sidecar.compile import SnapshotRejected
-from sidecar.lkg import LastKnownGood, LkgUnreadable
+from sidecar.lkg import JournalSyncer, LastKnownGood, LkgUnreadable
 from tests.support.resources import SERVICE, put, route
+from tests.support.wait import wait_until
 from tests.unit.sidecar.conftest import Mesh
 
 
@@ -191,3 +196,150 @@ async def test_a_record_that_does_not_follow_on_writes_a_snapshot(mesh: Mesh, tm
     assert not lkg.journal.exists() or lkg.journal.stat().st_size == 0
     stored = LastKnownGood(tmp_path).load()
     assert stored is not None and (dict(stored.values), stored.revision) == (new, new_revision)
+
+
+class TimedSyncs(LastKnownGood):
+    """A LastKnownGood that records when each fsync of the journal ran (and can fail them)."""
+
+    def __init__(self, state_dir: Path, fail: bool = False) -> None:
+        super().__init__(state_dir)
+        self.syncs: list[float] = []
+        self.fail = fail
+
+    def sync(self) -> None:
+        self.syncs.append(time.monotonic())
+        if self.fail:
+            raise OSError(errno.EIO, "disk gone")
+        super().sync()
+
+
+def _appending(lkg: LastKnownGood, values: dict[str, bytes], revision: int) -> Callable[[], int]:
+    """Appends one journal record per call (after a whole snapshot at `revision`); returns
+    the revision it wrote."""
+    lkg.save(values, revision)
+    written = [revision]
+
+    def append() -> int:
+        key = next(iter(values))
+        assert lkg.append(written[-1] + 1, written[-1], {key: values[key]}, ())
+        written.append(written[-1] + 1)
+        return written[-1]
+    return append
+
+
+async def test_the_syncer_fsyncs_a_record_at_once_when_idle(mesh: Mesh, tmp_path: Path) -> None:
+    """After a quiet interval, an appended record is fsynced at once, off the caller's thread,
+    and survives a reload."""
+    lkg = TimedSyncs(tmp_path)
+    append = _appending(lkg, *(await mesh.values()))
+    syncer = JournalSyncer(lkg, 60.0, lambda exc: None)
+    revision = append()
+    syncer.appended()
+    wait_until(lambda: syncer.idle, timeout=5.0, what="fsynced")
+    assert len(lkg.syncs) == 1
+    thread = syncer.stop()
+    assert thread is not None and thread is not threading.current_thread()
+    thread.join(5.0)
+    assert not thread.is_alive()
+    stored = LastKnownGood(tmp_path).load()
+    assert stored is not None and stored.revision == revision
+
+
+async def test_records_in_quick_succession_share_one_fsync(mesh: Mesh, tmp_path: Path) -> None:
+    """Records appended within the interval after an fsync share the next one, which comes
+    no sooner than the interval and no later than it after they were appended."""
+    lkg = TimedSyncs(tmp_path)
+    append = _appending(lkg, *(await mesh.values()))
+    interval = 0.3
+    syncer = JournalSyncer(lkg, interval, lambda exc: None)
+    append()
+    syncer.appended()
+    wait_until(lambda: syncer.idle, timeout=5.0, what="first record fsynced")
+    appended_at = time.monotonic()
+    for _ in range(5):
+        append()
+        syncer.appended()
+    assert not syncer.idle
+    wait_until(lambda: syncer.idle, timeout=5.0, what="the five fsynced")
+    assert len(lkg.syncs) == 2
+    assert lkg.syncs[1] - lkg.syncs[0] >= interval * 0.99
+    assert lkg.syncs[1] - appended_at <= interval + 0.5
+    thread = syncer.stop()
+    assert thread is not None
+    thread.join(5.0)
+
+
+async def test_stopping_fsyncs_what_is_pending(mesh: Mesh, tmp_path: Path) -> None:
+    """A record still waiting for its interval is fsynced when the syncer stops, at once,
+    and the thread ends; a later record starts a new thread."""
+    lkg = TimedSyncs(tmp_path)
+    append = _appending(lkg, *(await mesh.values()))
+    syncer = JournalSyncer(lkg, 60.0, lambda exc: None)
+    append()
+    syncer.appended()
+    wait_until(lambda: syncer.idle, timeout=5.0, what="first record fsynced")
+    append()
+    syncer.appended()
+    thread = syncer.stop()
+    assert thread is not None
+    thread.join(5.0)
+    assert not thread.is_alive() and syncer.idle and len(lkg.syncs) == 2
+    append()
+    syncer.appended()
+    wait_until(lambda: syncer.idle, timeout=5.0, what="fsynced by a new thread")
+    assert len(lkg.syncs) == 3
+    again = syncer.stop()
+    assert again is not None and again is not thread
+    again.join(5.0)
+
+
+async def test_a_failed_fsync_is_reported(mesh: Mesh, tmp_path: Path) -> None:
+    """An fsync that fails is handed to on_error, and the syncer carries on."""
+    lkg = TimedSyncs(tmp_path, fail=True)
+    append = _appending(lkg, *(await mesh.values()))
+    errors: list[OSError] = []
+    syncer = JournalSyncer(lkg, 60.0, errors.append)
+    append()
+    syncer.appended()
+    wait_until(lambda: bool(errors), timeout=5.0, what="failure reported")
+    assert errors[0].errno == errno.EIO and syncer.idle
+    thread = syncer.stop()
+    assert thread is not None
+    thread.join(5.0)
+    assert not thread.is_alive()
+
+
+async def test_sync_on_another_thread_races_appends_and_snapshots(mesh: Mesh, tmp_path: Path) -> None:
+    """sync may run on its own thread while the writer appends and replaces the journal (a
+    whole snapshot closes it): it syncs a duplicate descriptor, so it never fails on a closed
+    one, and what loads is the last state written."""
+    values, revision = await mesh.values()
+    lkg = LastKnownGood(tmp_path)
+    append = _appending(lkg, values, revision)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def syncing() -> None:
+        for _ in range(100_000):  # bounded; ends when the writer is done
+            if stop.is_set():
+                return
+            try:
+                lkg.sync()
+            except BaseException as exc:  # noqa: BLE001 - the test reports any failure
+                failures.append(exc)
+                return
+
+    thread = threading.Thread(target=syncing)
+    thread.start()
+    try:
+        for round_ in range(30):
+            for _ in range(5):
+                last = append()
+            if round_ % 3 == 2:
+                lkg.save(values, last)  # closes and empties the journal
+    finally:
+        stop.set()
+        thread.join(10.0)
+    assert not failures and not thread.is_alive()
+    stored = LastKnownGood(tmp_path).load()
+    assert stored is not None and stored.revision == last
