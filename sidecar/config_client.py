@@ -60,9 +60,13 @@ COALESCE_QUIET_S = 0.002
 COALESCE_MAX_S = 0.05
 # How long run() waits, once stopped, for the last-known-good writer to finish.
 PERSIST_ON_CLOSE_S = 5.0
-# A journal record is fsynced at most this long after it is appended: changes that come
-# faster share one fsync (a power cut may lose that last interval; etcd brings it back).
-LKG_SYNC_INTERVAL_S = 1.0
+# Journal records are fsynced at most once per this interval, plus a random delay of up to
+# the spread (so at most their sum after a record is appended): changes that come faster
+# share one fsync, and sidecars that applied a change together do not all fsync in the same
+# later moment. A power cut may lose that last window of changes from the last-known-good
+# file (it stays whole and older); etcd brings them back.
+LKG_SYNC_INTERVAL_S = 2.0
+LKG_SYNC_SPREAD_S = 2.0
 
 log = structlog.get_logger("sidecar.config")
 
@@ -181,7 +185,8 @@ class ConfigClient:
         self._to_persist: list[_Persist] = []
         self._persisting: asyncio.Task[None] | None = None
         self._saving = False  # a whole snapshot is being written (on a worker thread)
-        self._syncer = JournalSyncer(lkg, LKG_SYNC_INTERVAL_S, self._sync_failed)
+        self._syncer = JournalSyncer(lkg, LKG_SYNC_INTERVAL_S, self._sync_failed,
+                                     spread=LKG_SYNC_SPREAD_S, rand=rand)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.persisted_revision = 0
 

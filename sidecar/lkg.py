@@ -24,6 +24,7 @@ import hashlib
 import math
 import os
 import queue
+import random
 import struct
 import threading
 import time
@@ -190,17 +191,23 @@ class LastKnownGood:
 
 
 class JournalSyncer:
-    """Fsyncs a LastKnownGood's journal on a thread of its own: at most `interval` seconds
-    after a record is appended, and at most once per `interval`, so records appended in
-    quick succession share one fsync. Telling it about a record costs the writer one queue
-    put: no task, no future and no wake-up of the event loop per change. A failed fsync is
-    handed to `on_error` (on the syncing thread); its records are not retried (the next
-    record's fsync covers them)."""
+    """Fsyncs a LastKnownGood's journal on a thread of its own, at most once per `interval`,
+    so records appended in quick succession share one fsync: a record is fsynced once the
+    interval since the previous fsync has passed, plus a random delay of up to `spread`
+    (so at most interval + spread after it was appended). The spread keeps the fsyncs of
+    many sidecars that applied the same change at the same moment from all falling in the
+    same later moment. Telling it about a record costs the writer one queue put: no task, no
+    future and no wake-up of the event loop per change. A failed fsync is handed to
+    `on_error` (on the syncing thread); its records are not retried (the next record's fsync
+    covers them)."""
 
     def __init__(self, lkg: LastKnownGood, interval: float,
-                 on_error: Callable[[OSError], None]) -> None:
+                 on_error: Callable[[OSError], None], spread: float = 0.0,
+                 rand: Callable[[], float] = random.random) -> None:
         self._lkg = lkg
         self._interval = interval
+        self._spread = spread
+        self._rand = rand
         self._on_error = on_error
         # The syncing thread and its queue: None until a record is appended, and again once
         # stopped. Only the writer changes it.
@@ -237,6 +244,7 @@ class JournalSyncer:
 
     def _run(self, requests: queue.SimpleQueue[int | None]) -> None:
         synced_at = -math.inf
+        due = -math.inf  # when the pending records are fsynced
         pending = 0  # the newest record appended and not yet fsynced (0: none)
         stopping = False
         while True:  # bounded: once stopping, at most one more fsync, then it returns
@@ -244,8 +252,11 @@ class JournalSyncer:
                 if stopping:
                     return
                 request = requests.get()
+                if request:
+                    due = (max(synced_at + self._interval, time.monotonic())
+                           + self._rand() * self._spread)
             else:
-                wait = synced_at + self._interval - time.monotonic()
+                wait = due - time.monotonic()
                 try:
                     request = requests.get(timeout=wait) if wait > 0 and not stopping else 0
                 except queue.Empty:

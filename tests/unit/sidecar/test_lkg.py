@@ -245,6 +245,22 @@ async def test_the_syncer_fsyncs_a_record_at_once_when_idle(mesh: Mesh, tmp_path
     assert stored is not None and stored.revision == revision
 
 
+async def test_the_spread_delays_an_fsync_by_the_random_share(mesh: Mesh, tmp_path: Path) -> None:
+    """With a spread, even an idle syncer waits its random share of it before the fsync, and
+    no longer."""
+    lkg = TimedSyncs(tmp_path)
+    append = _appending(lkg, *(await mesh.values()))
+    syncer = JournalSyncer(lkg, 60.0, lambda exc: None, spread=0.4, rand=lambda: 0.75)
+    append()
+    appended_at = time.monotonic()
+    syncer.appended()
+    wait_until(lambda: syncer.idle, timeout=5.0, what="fsynced after its share of the spread")
+    assert 0.3 * 0.99 <= lkg.syncs[0] - appended_at <= 0.3 + 0.5
+    thread = syncer.stop()
+    assert thread is not None
+    thread.join(5.0)
+
+
 async def test_records_in_quick_succession_share_one_fsync(mesh: Mesh, tmp_path: Path) -> None:
     """Records appended within the interval after an fsync share the next one, which comes
     no sooner than the interval and no later than it after they were appended."""
