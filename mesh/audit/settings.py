@@ -17,9 +17,10 @@ class AuditSettings:
     checkpoint_every / checkpoint_interval: a checkpoint after that many records or that many
       seconds since the last one, whichever comes first, and only when records were added.
     batch_linger: how long the writer waits for more records after the first one before writing
-      a batch (group commit); 0 writes each record as soon as the writer sees it. It is the
-      longest an accepted record waits in memory: a crash of the process can lose about that
-      much (close() on SIGTERM loses nothing).
+      a batch (group commit); 0 writes each record as soon as the writer sees it. An accepted
+      record waits in memory about that long (up to twice it when no call follows to wake
+      the writer): a crash of the process can lose that much (close() on SIGTERM loses
+      nothing).
     sync_interval: the longest a written record waits for its fsync (a checkpoint, close() and
       `batch_max` waiting records fsync at once). Written records survive a crash of the
       process; a crash of the machine can lose this much more. Each fsync costs a thread
