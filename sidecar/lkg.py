@@ -196,10 +196,14 @@ class JournalSyncer:
     interval since the previous fsync has passed, plus a random delay of up to `spread`
     (so at most interval + spread after it was appended). The spread keeps the fsyncs of
     many sidecars that applied the same change at the same moment from all falling in the
-    same later moment. Telling it about a record costs the writer one queue put: no task, no
-    future and no wake-up of the event loop per change. A failed fsync is handed to
-    `on_error` (on the syncing thread); its records are not retried (the next record's fsync
-    covers them)."""
+    same later moment.
+
+    Telling it about a record costs the writer a counter increment, and a queue put only
+    when no fsync is pending (the thread is asleep): a record appended while one is pending
+    is covered by it or, if it came too late for it, by the one the thread then schedules
+    itself. So a change neither wakes the thread nor schedules anything on the event loop.
+    A failed fsync is handed to `on_error` (on the syncing thread); its records are not
+    retried (the next record's fsync covers them)."""
 
     def __init__(self, lkg: LastKnownGood, interval: float,
                  on_error: Callable[[OSError], None], spread: float = 0.0,
@@ -211,9 +215,14 @@ class JournalSyncer:
         self._on_error = on_error
         # The syncing thread and its queue: None until a record is appended, and again once
         # stopped. Only the writer changes it.
-        self._worker: tuple[threading.Thread, queue.SimpleQueue[int | None]] | None = None
+        self._worker: tuple[threading.Thread, queue.SimpleQueue[bool]] | None = None
         self._appended = 0  # records the writer appended (numbered from 1)
         self._done = 0  # the last of them an fsync was made (or tried) for
+        # An fsync is pending on the thread, which will look at `_appended` again after it:
+        # set by whoever schedules one, cleared by the thread before it looks. (Both sides
+        # write it before reading the other's counter, so no record is left without one.)
+        self._armed = False
+        self.wakeups = 0  # times the writer woke the thread
 
     @property
     def idle(self) -> bool:
@@ -225,12 +234,16 @@ class JournalSyncer:
         self._appended += 1
         worker = self._worker
         if worker is None or not worker[0].is_alive():  # none yet, or it died (a failing on_error)
-            requests: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+            requests: queue.SimpleQueue[bool] = queue.SimpleQueue()
             thread = threading.Thread(target=self._run, args=(requests,), name="lkg-sync",
                                       daemon=True)
             worker = self._worker = (thread, requests)
             thread.start()
-        worker[1].put(self._appended)
+        elif self._armed:
+            return
+        self._armed = True
+        self.wakeups += 1
+        worker[1].put(True)
 
     def stop(self) -> threading.Thread | None:
         """Have the thread fsync what is pending and end; returns it, to join (blocking: through
@@ -239,46 +252,51 @@ class JournalSyncer:
         worker, self._worker = self._worker, None
         if worker is None:
             return None
-        worker[1].put(None)
+        worker[1].put(False)
         return worker[0]
 
-    def _run(self, requests: queue.SimpleQueue[int | None]) -> None:
+    def _run(self, requests: queue.SimpleQueue[bool]) -> None:
         synced_at = -math.inf
-        due = -math.inf  # when the pending records are fsynced
-        pending = 0  # the newest record appended and not yet fsynced (0: none)
+        due = math.inf  # when the pending records are fsynced (inf: none pending)
         stopping = False
         while True:  # bounded: once stopping, at most one more fsync, then it returns
-            if not pending:
-                if stopping:
-                    return
-                request = requests.get()
-                if request:
+            wait = due - time.monotonic()
+            if stopping or wait <= 0:
+                request: bool | None = None  # due now
+            else:
+                try:
+                    request = requests.get(timeout=None if due == math.inf else wait)
+                except queue.Empty:
+                    request = None
+            if request is False:
+                stopping = True
+                continue
+            if request:
+                if due == math.inf:
                     due = (max(synced_at + self._interval, time.monotonic())
                            + self._rand() * self._spread)
+                continue
+            if self._done == self._appended:
+                if stopping:
+                    return
+                due = math.inf
+                continue
+            # Whatever the writer counted by now was written before: one fsync covers it.
+            covered = self._appended
+            synced_at = time.monotonic()
+            try:
+                self._lkg.sync()
+            except OSError as exc:
+                self._on_error(exc)
+            self._done = covered
+            self._armed = False
+            if stopping:
+                return  # the writer stopped it after its last record: covered
+            if self._appended != covered:  # appended meanwhile, not woken for: schedule it
+                self._armed = True
+                due = synced_at + self._interval + self._rand() * self._spread
             else:
-                wait = due - time.monotonic()
-                try:
-                    request = requests.get(timeout=wait) if wait > 0 and not stopping else 0
-                except queue.Empty:
-                    request = 0  # due
-            if request is None:
-                stopping = True
-            elif request:
-                pending = max(pending, request)
-            else:
-                # Whatever the writer announced by now is written: one fsync covers it too.
-                while not requests.empty():
-                    request = requests.get_nowait()
-                    if request is None:
-                        stopping = True
-                    else:
-                        pending = max(pending, request)
-                synced_at = time.monotonic()
-                try:
-                    self._lkg.sync()
-                except OSError as exc:
-                    self._on_error(exc)
-                self._done, pending = pending, 0
+                due = math.inf
 
 
 def _records(path: Path) -> Iterable[tuple[signed_pb2.StoredDelta, int]]:

@@ -278,11 +278,66 @@ async def test_records_in_quick_succession_share_one_fsync(mesh: Mesh, tmp_path:
     assert not syncer.idle
     wait_until(lambda: syncer.idle, timeout=5.0, what="the five fsynced")
     assert len(lkg.syncs) == 2
+    assert syncer.wakeups == 2  # once per fsync, not once per record
     assert lkg.syncs[1] - lkg.syncs[0] >= interval * 0.99
     assert lkg.syncs[1] - appended_at <= interval + 0.5
     thread = syncer.stop()
     assert thread is not None
     thread.join(5.0)
+
+
+class BlockingSyncs(TimedSyncs):
+    """TimedSyncs whose fsyncs wait for `release` (and say when one has started)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        super().__init__(state_dir)
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def sync(self) -> None:
+        self.started.set()
+        assert self.release.wait(10.0)
+        super().sync()
+
+
+async def test_a_record_appended_during_an_fsync_gets_one_of_its_own(mesh: Mesh, tmp_path: Path) -> None:
+    """A record appended while an fsync runs does not wake the thread (one is pending) and
+    may not be covered by it: the thread schedules the next fsync itself."""
+    lkg = BlockingSyncs(tmp_path)
+    append = _appending(lkg, *(await mesh.values()))
+    syncer = JournalSyncer(lkg, 0.05, lambda exc: None)
+    append()
+    syncer.appended()
+    assert lkg.started.wait(5.0)
+    append()
+    syncer.appended()
+    lkg.release.set()
+    wait_until(lambda: syncer.idle, timeout=5.0, what="the second record fsynced")
+    assert len(lkg.syncs) == 2 and syncer.wakeups == 1
+    thread = syncer.stop()
+    assert thread is not None
+    thread.join(5.0)
+    assert not thread.is_alive()
+
+
+async def test_no_record_is_left_without_an_fsync_under_racing_appends(mesh: Mesh, tmp_path: Path) -> None:
+    """Appends racing the thread's fsyncs (no interval: it syncs as fast as it can) never
+    leave a record without one: the syncer always goes idle."""
+    lkg = TimedSyncs(tmp_path)
+    append = _appending(lkg, *(await mesh.values()))
+    syncer = JournalSyncer(lkg, 0.0, lambda exc: None)
+    for round_ in range(40):  # ~160 records: within what the journal takes
+        for _ in range(round_ % 7 + 1):
+            append()
+            syncer.appended()
+        if round_ % 10 == 9:
+            wait_until(lambda: syncer.idle, timeout=5.0, what=f"idle after round {round_}")
+    wait_until(lambda: syncer.idle, timeout=5.0, what="every record fsynced")
+    assert lkg.syncs
+    thread = syncer.stop()
+    assert thread is not None
+    thread.join(5.0)
+    assert not thread.is_alive()
 
 
 async def test_stopping_fsyncs_what_is_pending(mesh: Mesh, tmp_path: Path) -> None:
