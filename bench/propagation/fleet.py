@@ -179,6 +179,11 @@ class Fleet:
             if reply["ev"] != "started":
                 raise RuntimeError(f"{self._processes[n].name}: expected started, got {reply}")
 
+    async def settle(self) -> int:
+        """Have every worker freeze what it has allocated (Worker.settle); objects frozen."""
+        replies = await self._all("settled", {"cmd": "settle"}, READY_TIMEOUT_S)
+        return sum(int(reply["objects"]) for reply in replies)
+
     async def check(self, timeout: float = 60.0) -> dict[int, dict[str, Any]]:
         replies = await self._all("check", {"cmd": "check"}, timeout)
         return {int(i): state for reply in replies for i, state in reply["clients"].items()}

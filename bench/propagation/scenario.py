@@ -215,7 +215,8 @@ class SizeRun:
                 reached = self.fleet.recorder.count_at(CLIENT, current)
                 raise TimeoutError(f"only {reached}/{first + len(indexes)} clients applied v{current} "
                                    f"within {timeout:.0f}s of their wave's start")
-        self.result["clients_start"] = {"seconds": round(time.monotonic() - started, 2), "wave": wave}
+        self.result["clients_start"] = {"seconds": round(time.monotonic() - started, 2), "wave": wave,
+                                        "frozen_objects": await self.fleet.settle()}
         _progress(f"N={self.size}: {self.size} clients listed and applied v{current} in "
                   f"{self.result['clients_start']['seconds']}s (waves of {wave})")
 

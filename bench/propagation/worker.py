@@ -6,7 +6,8 @@ line each: {"cmd": "watch"} starts a raw watcher per index, {"cmd": "unwatch"} e
 {"cmd": "clients", "indexes": [...]}
 a ConfigClient for each of those indexes (sidecar.config_client, its own EtcdStore as the
 read-only sidecar user, its own LastKnownGood dir); {"cmd": "check"} reports what each client
-has applied; {"cmd": "stop"} (or EOF) stops everything and exits. stdout carries JSON lines:
+has applied; {"cmd": "settle"} moves everything allocated so far out of the garbage collector's
+sight (see Worker.settle); {"cmd": "stop"} (or EOF) stops everything and exits. stdout carries JSON lines:
   {"ev": "w", "i": index, "v": config version, "t": monotonic}   raw watch event arrived
   {"ev": "a", "i": index, "v": config version, "t": monotonic}   snapshot swapped in
 Logs (the config clients' own structlog lines included) go to stderr.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -182,6 +184,19 @@ class Worker:
             self._out.stamp("a", index, snapshot.version, time.monotonic())
         return on_apply
 
+    @staticmethod
+    def settle() -> int:
+        """Collect, then freeze the surviving objects (gc.freeze) so later collections skip
+        them; returns how many were frozen. A worker holds hundreds of sidecars' configs in one
+        heap, so a full collection here scans hundreds of times what a lone sidecar's does
+        (~0.15 s with 250 clients at N = 1000, against well under a millisecond), and stalls
+        all of them at once: a packing artefact, not a sidecar cost. Objects allocated by
+        later changes are collected as usual; frozen ones are still freed by reference
+        counting."""
+        gc.collect()
+        gc.freeze()
+        return gc.get_freeze_count()
+
     def check(self) -> dict[str, Any]:
         """Each client's applied version, its route's timeout, and its counters."""
         found: dict[str, Any] = {}
@@ -239,6 +254,8 @@ async def serve() -> None:
                 out.emit({"ev": "started", "what": "clients"})
             elif command == "check":
                 out.emit({"ev": "check", "clients": worker.check()})
+            elif command == "settle":
+                out.emit({"ev": "settled", "objects": worker.settle()})
             elif command == "stop":
                 break
     finally:
