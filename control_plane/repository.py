@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable
@@ -26,7 +27,7 @@ from mesh.commit import Change, Commit, Committed, build_commit
 from mesh.resources import KINDS
 from mesh.signing import Signer, ValueRejected, Verifier, signer_public_key
 from mesh.store.base import Compare, Put, Store
-from mesh.store.errors import Compacted, StoreError
+from mesh.store.errors import StoreError
 from mesh.v1 import control_plane_pb2 as api
 from mesh.v1 import signed_pb2
 
@@ -61,6 +62,21 @@ class _Decoded:
     key_id: str
     ref: Ref
     message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What this replica's last commit wrote at `revision`: the resources (as they decode)
+    and the head. A load that reads exactly these bytes back at that revision takes them as
+    they are instead of verifying and parsing its own signatures again."""
+
+    revision: int
+    version: int
+    head: bytes
+    resources: dict[str, _Decoded]
+
+    def get(self, key: str) -> _Decoded | None:
+        return self.resources.get(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +139,7 @@ class Repository:
         # What the last commit built covered: the next one re-verifies and re-hashes only what
         # differs from it.
         self._committed: Committed | None = None
+        self._written: _Written | None = None
         # One write at a time in this replica: concurrent applies would otherwise read the
         # same head, and all but one would lose the race and retry.
         self._writing = asyncio.Lock()
@@ -169,31 +186,38 @@ class Repository:
     async def _load_changes(self, previous: Loaded) -> Loaded | None:
         """`previous` with the keys changed since; None when keys were deleted or a signer
         changed (a whole load is needed then)."""
-        prefix = keys.CONFIG_PREFIX.encode()
-        kvs, revision = await self._store.range(prefix, min_mod_revision=previous.revision + 1)
-        if not kvs and revision == previous.revision:
-            return previous
-        try:
-            count, _ = await self._store.count(prefix, revision=revision)
-        except Compacted:
-            return None
-        changed = {kv.key.decode(): kv for kv in kvs}
+        changes = await self._store.changes(keys.CONFIG_PREFIX.encode(), previous.revision)
+        changed = {kv.key.decode(): kv for kv in changes.kvs}
         added = sum(1 for key in changed if key not in previous.raw)
-        if count != len(previous.raw) + added or any(k.startswith(keys.SIGNER_PREFIX) for k in changed):
+        if (changes.count != len(previous.raw) + added
+                or any(k.startswith(keys.SIGNER_PREFIX) for k in changed)):
             return None
+        if not changed:
+            if changes.revision == previous.revision:
+                return previous
+            return dataclasses.replace(previous, revision=changes.revision)
         raw, mods, objects = dict(previous.raw), dict(previous.mod_revisions), dict(previous.objects)
         verifier = previous.verifier
+        written = self._written
         for key, kv in changed.items():
             raw[key], mods[key] = kv.value, kv.mod_revision
             stale = self._decoded.pop(key, None)
             if stale is not None:
                 objects.pop(stale.ref, None)
-            entry = _decode(key, kv.value, kv.mod_revision, verifier)
+            entry = written.get(key) if written is not None and kv.mod_revision == written.revision else None
+            if entry is None or entry.raw != kv.value:
+                entry = _decode(key, kv.value, kv.mod_revision, verifier)
             if entry is not None:
                 self._decoded[key] = entry
                 objects[entry.ref] = entry.message
-        version = self._head_version(raw, verifier) if keys.HEAD_KEY in changed else previous.version
-        return Loaded(raw, mods, objects, version, mods.get(keys.HEAD_KEY, 0), revision, verifier)
+        if keys.HEAD_KEY not in changed:
+            version = previous.version
+        elif written is not None and written.head == changed[keys.HEAD_KEY].value:
+            version = written.version
+        else:
+            version = self._head_version(raw, verifier)
+        self._written = None
+        return Loaded(raw, mods, objects, version, mods.get(keys.HEAD_KEY, 0), changes.revision, verifier)
 
     @staticmethod
     def _head_version(raw: dict[str, bytes], verifier: Verifier) -> int:
@@ -280,6 +304,7 @@ class Repository:
                 for p in planned:
                     if p.new is not None and p.action != api.APPLY_ACTION_UNCHANGED:
                         p.new.metadata.resource_version = str(result.revision)  # type: ignore[attr-defined]
+                self._remember(commit, result.revision, changed)
                 return Outcome(planned, commit.version)
             # Someone else wrote in between: plan again against what is there now.
         raise Unavailable("the config kept changing under this write; try again")
@@ -390,6 +415,7 @@ class Repository:
                 raise Unavailable(f"etcd: {exc}") from None
             if result.succeeded:
                 log.info("config_written", version=commit.version, actor=actor, changed=[key])
+                self._remember(commit, result.revision, [])
                 return commit.version
         raise Unavailable("the config kept changing under this write; try again")
 
@@ -424,8 +450,21 @@ class Repository:
                 raise Unavailable(f"etcd: {exc}") from None
             if result.succeeded:
                 log.info("config_resigned", version=commit.version, actor=actor, values=len(changes))
+                self._remember(commit, result.revision, [])
                 return commit.version
         raise Unavailable("the config kept changing under this write; try again")
+
+    def _remember(self, commit: Commit, revision: int, changed: list[Planned]) -> None:
+        """Keep what `commit` wrote at `revision` for the next load (_Written)."""
+        puts = {op.key.decode(): op.value for op in commit.ops if isinstance(op, Put)}
+        resources = {}
+        for p in changed:
+            key = keys.resource_key(*p.ref)
+            if p.new is not None and key in puts:
+                message = type(p.new)()
+                message.CopyFrom(p.new)  # its resourceVersion is the revision, as _decode sets it
+                resources[key] = _Decoded(puts[key], revision, self._signer.key_id, p.ref, message)
+        self._written = _Written(revision, commit.version, puts[keys.HEAD_KEY], resources)
 
     def _commit(self, loaded: Loaded, changes: list[Change], raw_puts: dict[str, bytes]) -> Commit:
         """The signed transaction writing `changes` over `loaded`."""

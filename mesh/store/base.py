@@ -50,6 +50,16 @@ class TxnResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Changes:
+    """Store.changes: the keys under a prefix modified after a revision (sorted by key), how
+    many keys the prefix holds, and the store revision both were read at."""
+
+    kvs: list[KeyValue]
+    count: int
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
 class Compare:
     """Holds when the key's mod_revision equals `mod_revision`; 0 means "the key is absent"."""
 
@@ -99,9 +109,10 @@ class Store(Protocol):
         show: compare `count`)."""
         ...
 
-    async def count(self, prefix: bytes, revision: int = 0) -> tuple[int, int]:
-        """How many keys are under `prefix` (at `revision`, as for range), and the store's
-        current revision."""
+    async def changes(self, prefix: bytes, since: int) -> Changes:
+        """What changed under `prefix` after revision `since`, in one read at one revision:
+        the keys modified since (as range with min_mod_revision=since + 1) and how many keys
+        the prefix holds now (which shows deletions)."""
         ...
 
     async def txn(self, compares: Sequence[Compare], success: Sequence[Op]) -> TxnResult:

@@ -13,6 +13,7 @@ from aetcd import rpc
 
 from mesh.store.base import (
     DEFAULT_TIMEOUT,
+    Changes,
     Compare,
     Delete,
     DeletePrefix,
@@ -107,10 +108,19 @@ class EtcdStore:
                                                       revision=revision, min_mod_revision=min_mod_revision))
         return [_to_key_value(kv) for kv in response.kvs], response.header.revision
 
-    async def count(self, prefix: bytes, revision: int = 0) -> tuple[int, int]:
-        response = await self._range(rpc.RangeRequest(key=prefix, range_end=prefix_end(prefix),
-                                                      revision=revision, count_only=True))
-        return int(response.count), response.header.revision
+    async def changes(self, prefix: bytes, since: int) -> Changes:
+        # Both reads in one read-only transaction: one round trip, one revision.
+        end = prefix_end(prefix)
+        request = rpc.TxnRequest(success=[
+            rpc.RequestOp(request_range=rpc.RangeRequest(key=prefix, range_end=end,
+                                                         min_mod_revision=since + 1)),
+            rpc.RequestOp(request_range=rpc.RangeRequest(key=prefix, range_end=end, count_only=True)),
+        ])
+        with map_etcd_errors():
+            response = await rpc.KVStub(self._open).Txn(request, timeout=self._timeout)
+        changed, counted = (r.response_range for r in response.responses)
+        return Changes([_to_key_value(kv) for kv in changed.kvs], int(counted.count),
+                       response.header.revision)
 
     async def _range(self, request: rpc.RangeRequest) -> rpc.RangeResponse:
         try:

@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from mesh.store.base import (
+    Changes,
     Compare,
     Delete,
     DeletePrefix,
@@ -92,9 +93,9 @@ class MemoryStore:
                 kvs.append(kv)
         return kvs, state.revision  # etcd's header revision: the current one, even for a past read
 
-    async def count(self, prefix: bytes, revision: int = 0) -> tuple[int, int]:
-        kvs, current = await self.range(prefix, revision)
-        return len(kvs), current
+    async def changes(self, prefix: bytes, since: int) -> Changes:
+        kvs, current = await self.range(prefix)
+        return Changes([kv for kv in kvs if kv.mod_revision > since], len(kvs), current)
 
     async def txn(self, compares: Sequence[Compare], success: Sequence[Op]) -> TxnResult:
         check_ops(success)

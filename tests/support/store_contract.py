@@ -123,9 +123,13 @@ class StoreContract:
         kvs, read_at = await store.range(prefix, min_mod_revision=since + 1)
         assert [(kv.key, kv.value) for kv in kvs] == [(prefix + b"b", b"2"), (prefix + b"d", b"1")]
         assert read_at == await store.current_revision()
-        assert await store.count(prefix) == (3, read_at)
-        assert (await store.count(prefix, revision=since))[0] == 3
-        assert (await store.count(prefix + b"nothing/"))[0] == 0
+        changes = await store.changes(prefix, since)
+        assert [(kv.key, kv.value, kv.mod_revision) for kv in changes.kvs] == [
+            (kv.key, kv.value, kv.mod_revision) for kv in kvs]
+        assert (changes.count, changes.revision) == (3, read_at)  # a, b, d: c's delete shows here
+        nothing = await store.changes(prefix, read_at)
+        assert (nothing.kvs, nothing.count, nothing.revision) == ([], 3, read_at)
+        assert (await store.changes(prefix + b"nothing/", 0)).count == 0
 
     async def test_range_at_a_future_revision_is_refused(self, store: Store, prefix: bytes) -> None:
         """A revision beyond the current one is a caller error."""
