@@ -18,6 +18,9 @@ from mesh.v1 import control_plane_pb2 as api
 from mesh.v1 import control_plane_pb2_grpc as api_grpc
 
 MAX_DOCUMENTS = 200  # one etcd transaction holds them all (etcd's --max-txn-ops)
+# PyYAML's safe loader on libyaml (its wheels ship it), ~6x faster than the pure-Python one;
+# the pure-Python one where PyYAML was built without it. Both construct the same safe types.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_documents(documents: list[api.Document]) -> list[tuple[str, Message]]:
@@ -27,7 +30,7 @@ def parse_documents(documents: list[api.Document]) -> list[tuple[str, Message]]:
     for d_index, document in enumerate(documents):
         name = document.source or f"documents[{d_index}]"
         try:
-            docs = [d for d in yaml.safe_load_all(document.text) if d is not None]
+            docs = [d for d in yaml.load_all(document.text, Loader=YAML_LOADER) if d is not None]
         except yaml.YAMLError as exc:
             errors.append(FieldError(name, f"not valid YAML: {exc}"))
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from grpc import aio
 
 from certs.verify import PeerRejected, identity_from_pem
@@ -14,6 +16,14 @@ def caller_identity(context: aio.ServicerContext, trust_domain: str) -> str:
     if not pems:
         raise Unauthenticated("no verified client certificate")
     try:
-        return str(identity_from_pem(pems[0], trust_domain))
+        return _identity(pems[0], trust_domain)
     except PeerRejected as exc:
         raise Unauthenticated(f"client certificate refused: {exc.reason}") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _identity(pem: bytes, trust_domain: str) -> str:
+    """identity_from_pem, remembered: it depends only on the certificate's bytes (which gRPC
+    verified in the handshake), and an operator or sidecar calls with the same one again and
+    again. Refusals raise, so they are not remembered."""
+    return str(identity_from_pem(pem, trust_domain))
