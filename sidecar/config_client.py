@@ -229,6 +229,7 @@ class ConfigClient:
     async def run(self) -> None:
         """List, then watch, until cancelled or closed."""
         self._loop = asyncio.get_running_loop()
+        self._syncer.start()
         try:
             await self.restore()
             while not self._closing:

@@ -229,21 +229,33 @@ class JournalSyncer:
         """No appended record waits for its fsync."""
         return self._done == self._appended
 
+    def start(self) -> None:
+        """Start the syncing thread now, if it is not running, rather than on the first
+        record: starting a thread blocks its caller until the thread runs, which on a busy
+        machine can take milliseconds, and the first change should not wait for that."""
+        self._running()
+
     def appended(self) -> None:
         """A record was appended to the journal: call after the write, from the writer."""
         self._appended += 1
         worker = self._worker
-        if worker is None or not worker[0].is_alive():  # none yet, or it died (a failing on_error)
-            requests: queue.SimpleQueue[bool] = queue.SimpleQueue()
-            thread = threading.Thread(target=self._run, args=(requests,), name="lkg-sync",
-                                      daemon=True)
-            worker = self._worker = (thread, requests)
-            thread.start()
+        if worker is None or not worker[0].is_alive():  # not started, or it died (a failing on_error)
+            worker = self._running()
         elif self._armed:
             return
         self._armed = True
         self.wakeups += 1
         worker[1].put(True)
+
+    def _running(self) -> tuple[threading.Thread, queue.SimpleQueue[bool]]:
+        worker = self._worker
+        if worker is None or not worker[0].is_alive():
+            requests: queue.SimpleQueue[bool] = queue.SimpleQueue()
+            thread = threading.Thread(target=self._run, args=(requests,), name="lkg-sync",
+                                      daemon=True)
+            worker = self._worker = (thread, requests)
+            thread.start()
+        return worker
 
     def stop(self) -> threading.Thread | None:
         """Have the thread fsync what is pending and end; returns it, to join (blocking: through

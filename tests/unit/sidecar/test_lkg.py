@@ -340,6 +340,29 @@ async def test_no_record_is_left_without_an_fsync_under_racing_appends(mesh: Mes
     assert not thread.is_alive()
 
 
+async def test_a_started_syncer_takes_the_first_record_without_starting_a_thread(
+        mesh: Mesh, tmp_path: Path) -> None:
+    """start() runs the thread before any record (the sidecar calls it as its config client
+    starts); the first record then only wakes it, and it does its fsync."""
+    lkg = TimedSyncs(tmp_path)
+    append = _appending(lkg, *(await mesh.values()))
+    syncer = JournalSyncer(lkg, 60.0, lambda exc: None)
+    before = threading.active_count()
+    syncer.start()
+    syncer.start()  # idempotent
+    assert threading.active_count() == before + 1 and syncer.idle and not lkg.syncs
+    started = {t.ident for t in threading.enumerate()}
+    append()
+    syncer.appended()
+    assert {t.ident for t in threading.enumerate()} == started
+    wait_until(lambda: syncer.idle, timeout=5.0, what="fsynced by the started thread")
+    assert len(lkg.syncs) == 1 and syncer.wakeups == 1
+    thread = syncer.stop()
+    assert thread is not None
+    thread.join(5.0)
+    assert not thread.is_alive()
+
+
 async def test_stopping_fsyncs_what_is_pending(mesh: Mesh, tmp_path: Path) -> None:
     """A record still waiting for its interval is fsynced when the syncer stops, at once,
     and the thread ends; a later record starts a new thread."""
