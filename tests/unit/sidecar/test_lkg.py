@@ -227,6 +227,14 @@ def _appending(lkg: LastKnownGood, values: dict[str, bytes], revision: int) -> C
     return append
 
 
+def _stop(syncer: JournalSyncer) -> None:
+    """Stop the syncer; its thread ends."""
+    thread = syncer.stop()
+    assert thread is not None
+    thread.join(5.0)
+    assert not thread.is_alive()
+
+
 async def test_the_syncer_fsyncs_a_record_at_once_when_idle(mesh: Mesh, tmp_path: Path) -> None:
     """After a quiet interval, an appended record is fsynced at once, off the caller's thread,
     and survives a reload."""
@@ -256,9 +264,7 @@ async def test_the_spread_delays_an_fsync_by_the_random_share(mesh: Mesh, tmp_pa
     syncer.appended()
     wait_until(lambda: syncer.idle, timeout=5.0, what="fsynced after its share of the spread")
     assert 0.3 * 0.99 <= lkg.syncs[0] - appended_at <= 0.3 + 0.5
-    thread = syncer.stop()
-    assert thread is not None
-    thread.join(5.0)
+    _stop(syncer)
 
 
 async def test_records_in_quick_succession_share_one_fsync(mesh: Mesh, tmp_path: Path) -> None:
@@ -281,9 +287,7 @@ async def test_records_in_quick_succession_share_one_fsync(mesh: Mesh, tmp_path:
     assert syncer.wakeups == 2  # once per fsync, not once per record
     assert lkg.syncs[1] - lkg.syncs[0] >= interval * 0.99
     assert lkg.syncs[1] - appended_at <= interval + 0.5
-    thread = syncer.stop()
-    assert thread is not None
-    thread.join(5.0)
+    _stop(syncer)
 
 
 class BlockingSyncs(TimedSyncs):
@@ -314,10 +318,7 @@ async def test_a_record_appended_during_an_fsync_gets_one_of_its_own(mesh: Mesh,
     lkg.release.set()
     wait_until(lambda: syncer.idle, timeout=5.0, what="the second record fsynced")
     assert len(lkg.syncs) == 2 and syncer.wakeups == 1
-    thread = syncer.stop()
-    assert thread is not None
-    thread.join(5.0)
-    assert not thread.is_alive()
+    _stop(syncer)
 
 
 async def test_no_record_is_left_without_an_fsync_under_racing_appends(mesh: Mesh, tmp_path: Path) -> None:
@@ -334,10 +335,7 @@ async def test_no_record_is_left_without_an_fsync_under_racing_appends(mesh: Mes
             wait_until(lambda: syncer.idle, timeout=5.0, what=f"idle after round {round_}")
     wait_until(lambda: syncer.idle, timeout=5.0, what="every record fsynced")
     assert lkg.syncs
-    thread = syncer.stop()
-    assert thread is not None
-    thread.join(5.0)
-    assert not thread.is_alive()
+    _stop(syncer)
 
 
 async def test_a_started_syncer_takes_the_first_record_without_starting_a_thread(
@@ -357,10 +355,7 @@ async def test_a_started_syncer_takes_the_first_record_without_starting_a_thread
     assert {t.ident for t in threading.enumerate()} == started
     wait_until(lambda: syncer.idle, timeout=5.0, what="fsynced by the started thread")
     assert len(lkg.syncs) == 1 and syncer.wakeups == 1
-    thread = syncer.stop()
-    assert thread is not None
-    thread.join(5.0)
-    assert not thread.is_alive()
+    _stop(syncer)
 
 
 async def test_stopping_fsyncs_what_is_pending(mesh: Mesh, tmp_path: Path) -> None:
@@ -397,10 +392,7 @@ async def test_a_failed_fsync_is_reported(mesh: Mesh, tmp_path: Path) -> None:
     syncer.appended()
     wait_until(lambda: bool(errors), timeout=5.0, what="failure reported")
     assert errors[0].errno == errno.EIO and syncer.idle
-    thread = syncer.stop()
-    assert thread is not None
-    thread.join(5.0)
-    assert not thread.is_alive()
+    _stop(syncer)
 
 
 async def test_sync_on_another_thread_races_appends_and_snapshots(mesh: Mesh, tmp_path: Path) -> None:
