@@ -19,6 +19,7 @@ from bench.process import REPO
 from bench.propagation.worker import Spec
 
 READY_TIMEOUT_S = 60.0
+SETTLE_REPLY_TIMEOUT_S = 150.0  # a worker waits up to 120 s for its clients' files
 STOP_TIMEOUT_S = 20.0
 WATCHER = "w"  # raw etcd watch event arrived
 CLIENT = "a"  # config client swapped its snapshot in
@@ -180,8 +181,9 @@ class Fleet:
                 raise RuntimeError(f"{self._processes[n].name}: expected started, got {reply}")
 
     async def settle(self) -> int:
-        """Have every worker freeze what it has allocated (Worker.settle); objects frozen."""
-        replies = await self._all("settled", {"cmd": "settle"}, READY_TIMEOUT_S)
+        """Have every worker wait for its clients' last-known-good files and freeze what it
+        has allocated (Worker.settle); returns the objects frozen."""
+        replies = await self._all("settled", {"cmd": "settle"}, SETTLE_REPLY_TIMEOUT_S)
         return sum(int(reply["objects"]) for reply in replies)
 
     async def check(self, timeout: float = 60.0) -> dict[int, dict[str, Any]]:

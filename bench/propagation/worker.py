@@ -6,8 +6,8 @@ line each: {"cmd": "watch"} starts a raw watcher per index, {"cmd": "unwatch"} e
 {"cmd": "clients", "indexes": [...]}
 a ConfigClient for each of those indexes (sidecar.config_client, its own EtcdStore as the
 read-only sidecar user, its own LastKnownGood dir); {"cmd": "check"} reports what each client
-has applied; {"cmd": "settle"} moves everything allocated so far out of the garbage collector's
-sight (see Worker.settle); {"cmd": "stop"} (or EOF) stops everything and exits. stdout carries JSON lines:
+has applied; {"cmd": "settle"} waits until every client has written its last-known-good file,
+then moves everything allocated so far out of the garbage collector's sight (Worker.settle); {"cmd": "stop"} (or EOF) stops everything and exits. stdout carries JSON lines:
   {"ev": "w", "i": index, "v": config version, "t": monotonic}   raw watch event arrived
   {"ev": "a", "i": index, "v": config version, "t": monotonic}   snapshot swapped in
 Logs (the config clients' own structlog lines included) go to stderr.
@@ -41,6 +41,7 @@ from sidecar.snapshot import Snapshot
 
 STOP_TIMEOUT_S = 10.0
 STAMP_FLUSH_S = 0.005
+SETTLE_TIMEOUT_S = 120.0
 log = structlog.get_logger("bench.propagation.worker")
 
 
@@ -184,15 +185,23 @@ class Worker:
             self._out.stamp("a", index, snapshot.version, time.monotonic())
         return on_apply
 
-    @staticmethod
-    def settle() -> int:
-        """Collect, then freeze the surviving objects (gc.freeze) so later collections skip
-        them; returns how many were frozen. A worker holds hundreds of sidecars' configs in one
-        heap, so a full collection here scans hundreds of times what a lone sidecar's does
-        (~0.15 s with 250 clients at N = 1000, against well under a millisecond), and stalls
-        all of them at once: a packing artefact, not a sidecar cost. Objects allocated by
-        later changes are collected as usual; frozen ones are still freed by reference
-        counting."""
+    async def settle(self, timeout: float = SETTLE_TIMEOUT_S) -> int:
+        """Wait (bounded) until every client has written its last-known-good file for what
+        it applied, so the timed changes do not meet the clients' startup writes; then
+        collect, and freeze the surviving objects (gc.freeze) so later collections skip
+        them. Returns how many were frozen. A worker holds hundreds of sidecars' configs in
+        one heap, so a full collection here scans hundreds of times what a lone sidecar's
+        does (~0.15 s with 250 clients at N = 1000, against well under a millisecond), and
+        stalls all of them at once: a packing artefact, not a sidecar cost. Objects
+        allocated by later changes are collected as usual; frozen ones are still freed by
+        reference counting."""
+        def persisted() -> bool:
+            return all(client.applied is not None
+                       and client.persisted_revision >= client.applied.revision
+                       for client in self._clients.values())
+        async with asyncio.timeout(timeout):
+            while not persisted():  # bounded by the timeout
+                await asyncio.sleep(0.01)
         gc.collect()
         gc.freeze()
         return gc.get_freeze_count()
@@ -255,7 +264,7 @@ async def serve() -> None:
             elif command == "check":
                 out.emit({"ev": "check", "clients": worker.check()})
             elif command == "settle":
-                out.emit({"ev": "settled", "objects": worker.settle()})
+                out.emit({"ev": "settled", "objects": await worker.settle()})
             elif command == "stop":
                 break
     finally:
