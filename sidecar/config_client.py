@@ -55,8 +55,12 @@ ApplyHook = Callable[[Snapshot], Awaitable[None]]
 # millisecond); larger ones, and whole configs, on a worker thread.
 INLINE_UPDATE_KEYS = 64
 # Watch batches arriving this close together are compiled as one change (at most this long
-# after the first): see _gathered.
-COALESCE_QUIET_S = 0.002
+# after the first): see _gathered. With no quiet interval, a client that keeps up compiles a
+# change at once, taking along whatever the reader already has; only a client that has
+# fallen behind (its first batch waited in the queue at least COALESCE_BEHIND_S) waits for
+# more.
+COALESCE_QUIET_S = 0.0
+COALESCE_BEHIND_S = 0.001
 COALESCE_MAX_S = 0.05
 # How long run() waits, once stopped, for the last-known-good writer to finish.
 PERSIST_ON_CLOSE_S = 5.0
@@ -458,17 +462,19 @@ class ConfigClient:
 async def _gathered(queue: _Queue) -> list[WatchBatch | _Ended]:
     """The next item, and those that follow it with gaps no longer than a quiet interval (at
     most COALESCE_MAX_S in all), up to the end of the watch. The quiet interval is
-    COALESCE_QUIET_S, or longer when the first item waited in the queue (the sidecar is
-    busy, and etcd has likely sent more that the reader has yet to take in): a backlog is
-    compiled once, not once per batch.
+    COALESCE_QUIET_S, or half as long as the first item waited in the queue when that was
+    COALESCE_BEHIND_S or more (the sidecar is busy, and etcd has likely sent more that the
+    reader has yet to take in): a backlog is compiled once, not once per batch.
 
     It waits by sleeping a quiet interval and taking what came meanwhile, until a sleep
-    brings nothing: one timer per change, none cancelled. (A gap of up to two intervals may
-    thus be bridged too.)"""
+    brings nothing: one timer per change, none cancelled (none at all with no quiet
+    interval: one pass of the event loop). A gap of up to two intervals may thus be
+    bridged too."""
     received, first = await queue.get()
     items = [first]
     now = time.monotonic()
-    quiet = min(COALESCE_MAX_S, max(COALESCE_QUIET_S, (now - received) / 2))
+    waited = now - received
+    quiet = min(COALESCE_MAX_S, max(COALESCE_QUIET_S, waited / 2 if waited >= COALESCE_BEHIND_S else 0.0))
     deadline = now + COALESCE_MAX_S
     while True:  # bounded by the deadline: each pass sleeps, or returns
         while not queue.empty():

@@ -5,6 +5,7 @@ next revision, lists again after compaction, and starts from the last-known-good
 from __future__ import annotations
 
 import asyncio
+import time
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -337,6 +338,23 @@ async def test_batches_close_together_are_gathered_into_one_compile(
     ended = _Ended(None)
     put(ended)
     assert [getattr(item, "revision", item) for item in await _gathered(queue)] == [6, ended]
+
+
+async def test_a_client_that_keeps_up_compiles_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the default (no quiet interval), a fresh batch is taken with what is already
+    queued after one pass of the loop, without a timer; one that arrives later waits for the
+    next round."""
+    queue: asyncio.Queue = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    for revision in (2, 3):
+        queue.put_nowait((time.monotonic(), _batch(revision, ("put", "a", b"x"))))
+    timers: list[float] = []
+    real = loop.call_at
+    monkeypatch.setattr(loop, "call_at", lambda when, *a, **k: timers.append(when) or real(when, *a, **k))
+    assert [item.revision for item in await _gathered(queue)] == [2, 3]
+    assert timers == []
+    queue.put_nowait((time.monotonic(), _batch(4, ("put", "a", b"y"))))
+    assert [item.revision for item in await _gathered(queue)] == [4]
 
 
 async def test_a_batch_that_waited_widens_the_quiet_interval(
