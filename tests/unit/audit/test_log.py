@@ -352,10 +352,18 @@ def _counting() -> type[_CountingFile]:
     return type("Counting", (_CountingFile,), {"writes": 0, "syncs": 0})
 
 
+def _counted_log(tmp_path: Path, identity: Issued, sink: MemoryCheckpointSink | None = None,
+                 **options: float) -> tuple[type[_CountingFile], AuditLog]:
+    """An AuditLog whose segment files count their writes and fsyncs."""
+    counting = _counting()
+    log = AuditLog(tmp_path, lambda: identity, sink or MemoryCheckpointSink(), settings(**options),
+                   opener=counting)
+    return counting, log
+
+
 async def test_a_burst_of_records_shares_one_write_and_fsync(tmp_path: Path, identity: Issued) -> None:
     """Group commit: records appended together are written and fsynced as one batch."""
-    counting = _counting()
-    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(), settings(), opener=counting)
+    counting, log = _counted_log(tmp_path, identity)
     async with running(log):
         await async_wait_until(lambda: log.available, what="the log to open")
         opened = (counting.writes, counting.syncs)
@@ -369,9 +377,7 @@ async def test_a_burst_of_records_shares_one_write_and_fsync(tmp_path: Path, ide
 async def test_batches_within_the_sync_interval_share_one_fsync(tmp_path: Path, identity: Issued) -> None:
     """Batches are written at once, but fsynced together once sync_interval has passed: the
     records are in the file before their fsync, and durable (backlog 0) only after it."""
-    counting = _counting()
-    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(),
-                   settings(sync_interval=0.5, batch_linger=0.0), opener=counting)
+    counting, log = _counted_log(tmp_path, identity, sync_interval=0.5, batch_linger=0.0)
     async with running(log):
         await async_wait_until(lambda: log.available, what="the log to open")
         opened = counting.syncs
@@ -388,10 +394,8 @@ async def test_batches_within_the_sync_interval_share_one_fsync(tmp_path: Path, 
 async def test_a_checkpoint_is_published_only_once_durable(tmp_path: Path, identity: Issued) -> None:
     """The witness never gets a checkpoint for records that are not yet fsynced: the checkpoint
     forces the fsync, whatever sync_interval says."""
-    counting = _counting()
     sink = MemoryCheckpointSink()
-    log = AuditLog(tmp_path, lambda: identity, sink, settings(sync_interval=3600.0, checkpoint_every=2),
-                   opener=counting)
+    counting, log = _counted_log(tmp_path, identity, sink, sync_interval=3600.0, checkpoint_every=2)
     async with running(log):
         await async_wait_until(lambda: log.available, what="the log to open")
         opened = counting.syncs
@@ -494,9 +498,7 @@ async def test_records_built_by_the_writer_are_written_in_order(tmp_path: Path, 
 async def test_a_lone_record_is_written_and_synced_without_further_calls(tmp_path: Path, identity: Issued) -> None:
     """With no later append to wake the writer, timers still write a batch and fsync it: a
     record never waits for the next call."""
-    counting = _counting()
-    log = AuditLog(tmp_path, lambda: identity, MemoryCheckpointSink(),
-                   settings(batch_linger=0.05, sync_interval=0.1), opener=counting)
+    counting, log = _counted_log(tmp_path, identity, batch_linger=0.05, sync_interval=0.1)
     async with running(log):
         await async_wait_until(lambda: log.available, what="the log to open")
         opened = counting.syncs
