@@ -75,9 +75,6 @@ class _Written:
     head: bytes
     resources: dict[str, _Decoded]
 
-    def get(self, key: str) -> _Decoded | None:
-        return self.resources.get(key)
-
 
 @dataclass(frozen=True, slots=True)
 class Planned:
@@ -204,7 +201,8 @@ class Repository:
             stale = self._decoded.pop(key, None)
             if stale is not None:
                 objects.pop(stale.ref, None)
-            entry = written.get(key) if written is not None and kv.mod_revision == written.revision else None
+            entry = (written.resources.get(key)
+                     if written is not None and kv.mod_revision == written.revision else None)
             if entry is None or entry.raw != kv.value:
                 entry = _decode(key, kv.value, kv.mod_revision, verifier)
             if entry is not None:

@@ -7,7 +7,8 @@ line each: {"cmd": "watch"} starts a raw watcher per index, {"cmd": "unwatch"} e
 a ConfigClient for each of those indexes (sidecar.config_client, its own EtcdStore as the
 read-only sidecar user, its own LastKnownGood dir); {"cmd": "check"} reports what each client
 has applied; {"cmd": "settle"} waits until every client has written its last-known-good file,
-then moves everything allocated so far out of the garbage collector's sight (Worker.settle); {"cmd": "stop"} (or EOF) stops everything and exits. stdout carries JSON lines:
+then moves everything allocated so far out of the garbage collector's sight (Worker.settle);
+{"cmd": "stop"} (or EOF) stops everything and exits. stdout carries JSON lines:
   {"ev": "w", "i": index, "v": config version, "t": monotonic}   raw watch event arrived
   {"ev": "a", "i": index, "v": config version, "t": monotonic}   snapshot swapped in
 Logs (the config clients' own structlog lines included) go to stderr.
